@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './labels.js';
+export * from './safety.js';
+export * from './schemas.js';
+export * from './worker.js';
