@@ -5,8 +5,8 @@
  */
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_BURST_LABEL_KEY, DEFAULT_BURST_LABEL_VALUE } from './labels.js';
 import { ErrorCode, WorkerError } from './errors.js';
+import { DEFAULT_BURST_LABEL_KEY, DEFAULT_BURST_LABEL_VALUE } from './labels.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -34,7 +34,9 @@ export const DEFAULT_WORKER_SIZES: Record<string, WorkerSize> = {
   large: { cpu: 8, memory_gb: 16, disk_gb: 200 },
 };
 
-const sizeName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, 'must be a lowercase DNS label of at most 32 characters');
+const sizeName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, 'must be a lowercase DNS label of at most 32 characters');
 
 const KubernetesSchema = z
   .strictObject({
@@ -279,7 +281,10 @@ const NUMERIC_OVERRIDES = new Set<string>(['MCP_PORT']);
 
 /** Renders a zod issue path the way it appears in the YAML file: `drain.timeout_seconds`. */
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 /** Turns zod issues into one readable message naming each key path and its rule. */
@@ -333,7 +338,10 @@ export function parseConfig(
     if (NUMERIC_OVERRIDES.has(name)) {
       const n = Number(value);
       if (!Number.isInteger(n)) {
-        throw new WorkerError(ErrorCode.ConfigInvalid, `${name} (overrides ${path.join('.')}): must be an integer, got "${value}"`);
+        throw new WorkerError(
+          ErrorCode.ConfigInvalid,
+          `${name} (overrides ${path.join('.')}): must be an integer, got "${value}"`,
+        );
       }
       setPath(data, path, n);
     } else {

@@ -23,7 +23,13 @@ export type WorkerType = 'burst' | 'permanent';
  * - `ready`: Ready, schedulable and idle.
  */
 export type WorkerStatus = 'ready' | 'busy' | 'draining' | 'cordoned' | 'not_ready';
-export const WORKER_STATUSES: readonly WorkerStatus[] = ['ready', 'busy', 'draining', 'cordoned', 'not_ready'];
+export const WORKER_STATUSES: readonly WorkerStatus[] = [
+  'ready',
+  'busy',
+  'draining',
+  'cordoned',
+  'not_ready',
+];
 
 /** The subset of a V1Node this module reads. */
 export interface NodeLike {
