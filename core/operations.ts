@@ -75,3 +75,99 @@ export interface OperationStatus {
   /** Present once finished. */
   result?: unknown;
 }
+
+/** Per-worker entry of a provision operation (in its status and its result). */
+export interface ProvisionedWorker {
+  name: string;
+  workflowId: string;
+  /** `pending` while the child runs; `ready` once its node is Ready; `failed` with the error. */
+  outcome: 'pending' | 'ready' | 'failed';
+  error?: OperationError;
+}
+
+/** Extra fields of the provisionWorkers status query; `workers` is set as soon as names are reserved. */
+export interface ProvisionStatus extends OperationStatus {
+  workers?: ProvisionedWorker[];
+}
+
+// Workflow inputs and results. Durations are seconds at this layer (tests pass a few
+// seconds); the MCP boundary speaks hours and converts.
+
+export interface BurstWorkerInput {
+  name: string;
+  sizeName: string;
+  ttlSeconds: number;
+  /** Who asked (token id / caller identity), for the audit trail. */
+  requestedBy?: string;
+}
+
+export interface BurstWorkerResult {
+  worker: string;
+  vmId?: string;
+  /** How the lifetime ended. */
+  outcome: 'expired' | 'destroyed' | 'failed_before_ready';
+}
+
+export interface ProvisionWorkersInput {
+  count: number;
+  ttlSeconds: number;
+  size: string;
+  idempotencyKey: string;
+  requestedBy?: string;
+}
+
+export interface ProvisionWorkersResult {
+  operationId: string;
+  workers: ProvisionedWorker[];
+}
+
+export interface DrainWorkerInput {
+  worker: string;
+  timeoutSeconds?: number;
+  gracePeriodSeconds?: number;
+  ignoreDaemonsets?: boolean;
+  deleteEmptydirData?: boolean;
+  force?: boolean;
+  forceAfterDeadline?: boolean;
+  requestedBy?: string;
+}
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+  reason?: string;
+  /** The PodDisruptionBudget that blocks the pod, when one does. */
+  pdb?: string;
+}
+
+export interface DrainWorkerResult {
+  worker: string;
+  completed: boolean;
+  evicted: PodRef[];
+  skipped: PodRef[];
+  /** Pods still on the node (deadline) or refused by the drain options. */
+  blocked: PodRef[];
+  /** Pods deleted at the deadline because forceAfterDeadline was set. */
+  forceDeleted: PodRef[];
+}
+
+export interface DestroyWorkerInput {
+  worker: string;
+  force: boolean;
+  requestedBy?: string;
+}
+
+export interface DestroyWorkerResult {
+  worker: string;
+  /** `burst_worker_run`: the lifetime run tore itself down; `direct`: destroyWorker did it. */
+  via: 'burst_worker_run' | 'direct';
+  vmDeleted: boolean;
+  nodeDeleted: boolean;
+}
+
+export interface ReaperResult {
+  expiredDestroyed: string[];
+  orphanVmsDeleted: string[];
+  vanishedNodesDeleted: string[];
+  errors: OperationError[];
+}
