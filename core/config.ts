@@ -84,8 +84,14 @@ const SandboxProviderSchema = z
   .strictObject({
     /** Seconds between VM start and node registration. */
     boot_seconds: z.number().min(0).max(3600).default(2),
-    /** Where simulated VMs are stored; empty = `<data dir>/sandbox-vms.json`. */
-    state_file: z.string().default(''),
+    /** Namespace holding one ConfigMap per simulated VM (the state survives worker restarts). */
+    namespace: z.string().min(1).default('burst-sandbox-vms'),
+    /** Seconds a deleted VM's NotReady node is kept before it is deleted; 0 = never (the reaper removes it). */
+    node_gc_seconds: z.number().min(0).max(86400).default(30),
+    /** Seconds between two passes of the sandbox hypervisor. */
+    poll_seconds: z.number().positive().max(60).default(1),
+    /** Seed of the fault-injection randomness; 0 = unseeded. */
+    fault_seed: nonNegativeInt.default(0),
     fault: FaultSchema,
   })
   .prefault({});
@@ -112,6 +118,20 @@ const ProxmoxSchema = z
     join_method: z.enum(['talos', 'kubeadm']).default('talos'),
     /** File holding the join payload template (machine config or cloud-init user data). */
     join_payload_file: z.string().default(''),
+    /**
+     * cloud-init `cicustom` value pointing at the join payload stored as a snippet, e.g.
+     * `user=local:snippets/burst-worker.yaml` (the Proxmox API cannot upload snippets).
+     */
+    cicustom: z.string().default(''),
+    /** cloud-init network config of each clone. */
+    ipconfig0: z.string().default('ip=dhcp'),
+    /** Disk resized to the worker size. */
+    disk: z.string().default('scsi0'),
+    full_clone: z.boolean().default(true),
+    /** How long one Proxmox task (clone, stop, delete) may run before the call fails (retryable). */
+    task_timeout_seconds: positiveInt.default(300),
+    /** Per-request HTTP timeout. */
+    request_timeout_seconds: positiveInt.default(30),
   })
   .prefault({});
 
