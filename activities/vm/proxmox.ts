@@ -47,29 +47,29 @@ interface Resource {
   lock?: string;
 }
 
-type VmConfig = Record<string, string | number | undefined>;
+export type VmConfig = Record<string, string | number | undefined>;
 
 const MARKER = `managed-by=${VM_OWNER_TAG}`;
 const MAX_ID_RACES = 8;
 
-function markerOf(name: string): string {
+export function markerOf(name: string): string {
   return `${MARKER} name=${name}`;
 }
 
 /** Description lines: the marker, then `tag.<key>=<value>` for the caller's tags, then the payload digest. */
-function descriptionFor(spec: VmSpec): string {
+export function descriptionFor(spec: VmSpec): string {
   const lines = [markerOf(spec.name)];
   for (const [k, v] of Object.entries(spec.tags ?? {})) lines.push(`tag.${k}=${v}`);
   lines.push(`user-data-sha256=${createHash('sha256').update(spec.userData).digest('hex')}`);
   return lines.join('\n');
 }
 
-function hasMarker(config: VmConfig, name?: string): boolean {
+export function hasMarker(config: VmConfig, name?: string): boolean {
   const desc = String(config.description ?? '');
   return name === undefined ? desc.includes(MARKER) : desc.split('\n').includes(markerOf(name));
 }
 
-function tagsOf(
+export function tagsOf(
   proxmoxTags: string | number | undefined,
   description: string | number | undefined,
 ): Record<string, string> {
@@ -86,7 +86,7 @@ function tagsOf(
   return tags;
 }
 
-function stateOf(status: string, lock: string | number | undefined): VmState {
+export function stateOf(status: string, lock: string | number | undefined): VmState {
   if (lock === 'clone' || lock === 'create') return 'provisioning';
   if (status === 'running') return 'running';
   if (status === 'stopped') return 'stopped';
