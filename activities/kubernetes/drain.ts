@@ -15,6 +15,7 @@ import {
 import { ErrorCode, WorkerError } from '../../core/errors.js';
 import { DRAIN_STARTED_ANNOTATION } from '../../core/labels.js';
 import type { DrainWorkerResult, PodRef } from '../../core/operations.js';
+import { isNodeReady } from '../../core/worker.js';
 import { type KubeClients, kubeCall, messageOf, statusOf } from './client.js';
 import { listPodsOnNode } from './inventory.js';
 import { getNodeOrNull, patchNode } from './nodes.js';
@@ -170,7 +171,7 @@ export async function drainNode(
 
   // 2. Cordon and record the start (kept from an earlier run: the drain resumes).
   const started = node.metadata?.annotations?.[DRAIN_STARTED_ANNOTATION];
-  await patchNode(k, name, {
+  const cordoned = await patchNode(k, name, {
     spec: { unschedulable: true },
     ...(started
       ? {}
@@ -195,7 +196,19 @@ export async function drainNode(
 
   // Pods bound to the node now, by uid, kept current by list + watch.
   const present = new Set<string>(podByUid.keys());
-  const remaining = () => [...targets.keys()].filter((uid) => present.has(uid));
+  // On a node whose kubelet is gone (NotReady) nothing confirms termination: a pod whose
+  // deletion grace period has run out counts as gone (kubectl's --skip-wait-for-delete-timeout);
+  // the pod garbage collector removes it once the node is deleted.
+  const kubeletGone = !isNodeReady(cordoned);
+  const deletionAt = new Map<string, number>();
+  const noteDeletion = (p: V1Pod) => {
+    const ts = p.metadata?.deletionTimestamp;
+    if (ts !== undefined && ts !== null) deletionAt.set(podKey(p), new Date(ts).getTime());
+  };
+  for (const p of pods) noteDeletion(p);
+  const stillThere = (uid: string) =>
+    present.has(uid) && !(kubeletGone && (deletionAt.get(uid) ?? Number.POSITIVE_INFINITY) <= Date.now());
+  const remaining = () => [...targets.keys()].filter(stillThere);
   const waker = new Waker();
   const stop = new AbortController();
   const onAbort = () => stop.abort(signal?.reason);
@@ -317,7 +330,10 @@ export async function drainNode(
         ]);
         pdbs = fresh;
         present.clear();
-        for (const p of list.items) present.add(podKey(p));
+        for (const p of list.items) {
+          present.add(podKey(p));
+          noteDeletion(p);
+        }
         return list.metadata?.resourceVersion ?? '';
       },
       path: '/api/v1/pods',
@@ -325,7 +341,10 @@ export async function drainNode(
       onEvent: (type, obj) => {
         const uid = podKey(obj as V1Pod);
         if (type === 'DELETED') present.delete(uid);
-        else present.add(uid);
+        else {
+          present.add(uid);
+          noteDeletion(obj as V1Pod);
+        }
         report();
       },
       isDone: () => evictionError !== undefined || remaining().length === 0,
@@ -351,7 +370,7 @@ export async function drainNode(
 
   const evicted = (): PodRef[] =>
     [...targets.entries()]
-      .filter(([uid, t]) => t.evicted || !present.has(uid))
+      .filter(([uid, t]) => t.evicted || !stillThere(uid))
       .map(([, t]) => ({ namespace: t.entry.namespace, name: t.entry.name }));
 
   if (outcome === 'done') {
