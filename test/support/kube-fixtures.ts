@@ -1,0 +1,371 @@
+/**
+ * Fixtures for Kubernetes integration tests and benches: clients (optionally counting
+ * every API request), kwok and non-kwok nodes, namespaces and workloads isolated by
+ * a per-test label and taint so that suites sharing the cluster never meet.
+ */
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PolicyV1Api,
+  type RequestContext,
+  type V1Node,
+  type V1Pod,
+  type V1PodSpec,
+} from '@kubernetes/client-node';
+import type { KubeClients } from '../../activities/kubernetes/index.js';
+import {
+  CREATED_AT_ANNOTATION,
+  DEFAULT_BURST_LABEL_KEY,
+  DEFAULT_BURST_LABEL_VALUE,
+  EXPIRES_AT_ANNOTATION,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  PROVIDER_ANNOTATION,
+  TTL_ANNOTATION,
+  VM_ID_ANNOTATION,
+} from '../../core/labels.js';
+
+export const KWOK_ANNOTATION = 'kwok.x-k8s.io/node';
+/** Label + NoSchedule taint key that ties a test's pods to that test's nodes. */
+export const ISOLATION_KEY = 'kube-test.burst-workers.io/group';
+
+export interface ApiCall {
+  method: string;
+  path: string;
+  query: string;
+}
+
+/** A KubeConfig that records every request made through it (API clients and watches). */
+export class CountingKubeConfig extends KubeConfig {
+  readonly calls: ApiCall[] = [];
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    const url = new URL(context.getUrl());
+    this.calls.push({ method: context.getHttpMethod().toString(), path: url.pathname, query: url.search });
+    return super.applySecurityAuthentication(context);
+  }
+}
+
+export function clientsFromFile(
+  kubeconfigPath: string,
+  counting = false,
+): KubeClients & { calls: ApiCall[] } {
+  const kc = counting ? new CountingKubeConfig() : new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    policy: kc.makeApiClient(PolicyV1Api),
+    source: `kubeconfig ${kubeconfigPath}`,
+    calls: kc instanceof CountingKubeConfig ? kc.calls : [],
+  };
+}
+
+export function apps(k: KubeClients): AppsV1Api {
+  return k.kc.makeApiClient(AppsV1Api);
+}
+
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (t: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i] as T, i);
+      }
+    }),
+  );
+  return out;
+}
+
+export interface NodeFixture {
+  name: string;
+  /** Isolation group: label + NoSchedule taint `ISOLATION_KEY=<group>`. */
+  group?: string;
+  /** Managed by kwok (kept Ready, runs pods). Otherwise status is whatever `ready` says. */
+  kwok?: boolean;
+  ready?: boolean | 'missing';
+  unschedulable?: boolean;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  providerId?: string;
+  capacity?: { cpu: string; memory: string; pods: string };
+}
+
+export function nodeObject(f: NodeFixture): V1Node {
+  const capacity = f.capacity ?? { cpu: '32', memory: '64Gi', pods: '110' };
+  const conditions =
+    f.ready === 'missing' || f.kwok
+      ? []
+      : [
+          {
+            type: 'Ready',
+            status: f.ready === false ? 'False' : 'True',
+            reason: f.ready === false ? 'KubeletNotReady' : 'KubeletReady',
+            message: 'set by test',
+            lastHeartbeatTime: new Date(),
+            lastTransitionTime: new Date(),
+          },
+        ];
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: f.name,
+      labels: {
+        'kubernetes.io/hostname': f.name,
+        ...(f.group ? { [ISOLATION_KEY]: f.group } : {}),
+        ...(f.kwok ? { type: 'kwok' } : {}),
+        ...f.labels,
+      },
+      annotations: { ...(f.kwok ? { [KWOK_ANNOTATION]: 'fake' } : {}), ...f.annotations },
+    },
+    spec: {
+      ...(f.unschedulable ? { unschedulable: true } : {}),
+      ...(f.providerId ? { providerID: f.providerId } : {}),
+      ...(f.group ? { taints: [{ key: ISOLATION_KEY, value: f.group, effect: 'NoSchedule' }] } : {}),
+    },
+    status: {
+      capacity,
+      allocatable: capacity,
+      conditions,
+      ...(f.kwok ? {} : { addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] }),
+    },
+  } as V1Node;
+}
+
+/** Creates the node and, for non-kwok nodes, writes its status through the status subresource. */
+export async function createNode(k: KubeClients, f: NodeFixture): Promise<V1Node> {
+  const obj = nodeObject(f);
+  const created = await k.core.createNode({ body: obj });
+  if (!f.kwok) {
+    created.status = obj.status;
+    return k.core.replaceNodeStatus({ name: f.name, body: created });
+  }
+  return created;
+}
+
+export async function setNodeReady(k: KubeClients, name: string, ready: boolean): Promise<void> {
+  const node = await k.core.readNode({ name });
+  node.status = {
+    ...node.status,
+    conditions: [
+      {
+        type: 'Ready',
+        status: ready ? 'True' : 'False',
+        reason: ready ? 'KubeletReady' : 'KubeletNotReady',
+        message: 'set by test',
+        lastHeartbeatTime: new Date(),
+        lastTransitionTime: new Date(),
+      },
+    ],
+  };
+  await k.core.replaceNodeStatus({ name, body: node });
+}
+
+/** Labels and annotations that make a node a burst worker owned by this system. */
+export function burstMarks(opts: { vmId?: string; ttlHours?: string; expiresAt?: string } = {}): {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+} {
+  return {
+    labels: { [DEFAULT_BURST_LABEL_KEY]: DEFAULT_BURST_LABEL_VALUE, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+    annotations: {
+      [VM_ID_ANNOTATION]: opts.vmId ?? 'vm-1',
+      [PROVIDER_ANNOTATION]: 'sandbox',
+      [CREATED_AT_ANNOTATION]: new Date().toISOString(),
+      ...(opts.ttlHours !== undefined ? { [TTL_ANNOTATION]: opts.ttlHours } : {}),
+      ...(opts.expiresAt !== undefined ? { [EXPIRES_AT_ANNOTATION]: opts.expiresAt } : {}),
+    },
+  };
+}
+
+export async function deleteNodeQuietly(k: KubeClients, name: string): Promise<void> {
+  try {
+    await k.core.deleteNode({ name });
+  } catch {
+    // already gone
+  }
+}
+
+/** Creates a namespace and waits for its default ServiceAccount (pods need it). */
+export async function createNamespace(k: KubeClients, name: string): Promise<void> {
+  await k.core.createNamespace({ body: { metadata: { name } } });
+  for (let i = 0; i < 200; i++) {
+    try {
+      await k.core.readNamespacedServiceAccount({ name: 'default', namespace: name });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`namespace ${name}: default ServiceAccount never appeared`);
+}
+
+/** Force-deletes every pod (nothing may be left waiting for a kubelet) and the namespace. */
+export async function deleteNamespace(k: KubeClients, name: string): Promise<void> {
+  try {
+    await k.core.deleteCollectionNamespacedPod({ namespace: name, gracePeriodSeconds: 0 });
+  } catch {
+    // ignore
+  }
+  try {
+    await k.core.deleteNamespace({ name });
+  } catch {
+    // ignore
+  }
+}
+
+/** Pod spec pieces that confine a pod to a test group's nodes. */
+export function groupPlacement(group: string): Pick<V1PodSpec, 'nodeSelector' | 'tolerations'> {
+  return {
+    nodeSelector: { [ISOLATION_KEY]: group },
+    tolerations: [{ key: ISOLATION_KEY, operator: 'Equal', value: group, effect: 'NoSchedule' }],
+  };
+}
+
+export function containers(cpu = '10m', memory = '16Mi'): V1PodSpec['containers'] {
+  return [{ name: 'app', image: 'registry.invalid/app:1', resources: { requests: { cpu, memory } } }];
+}
+
+export async function createDeployment(
+  k: KubeClients,
+  ns: string,
+  name: string,
+  opts: { group: string; replicas: number; emptyDir?: boolean; nodeName?: string; gracePeriod?: number },
+): Promise<void> {
+  await apps(k).createNamespacedDeployment({
+    namespace: ns,
+    body: {
+      metadata: { name },
+      spec: {
+        replicas: opts.replicas,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: {
+            ...groupPlacement(opts.group),
+            ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),
+            terminationGracePeriodSeconds: opts.gracePeriod ?? 1,
+            containers: containers(),
+            ...(opts.emptyDir ? { volumes: [{ name: 'scratch', emptyDir: {} }] } : {}),
+          },
+        },
+      },
+    },
+  });
+}
+
+export async function createDaemonSet(
+  k: KubeClients,
+  ns: string,
+  name: string,
+  group: string,
+): Promise<void> {
+  await apps(k).createNamespacedDaemonSet({
+    namespace: ns,
+    body: {
+      metadata: { name },
+      spec: {
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { ...groupPlacement(group), terminationGracePeriodSeconds: 1, containers: containers() },
+        },
+      },
+    },
+  });
+}
+
+export async function createBarePod(
+  k: KubeClients,
+  ns: string,
+  name: string,
+  nodeName: string,
+  extra: { annotations?: Record<string, string>; emptyDir?: boolean } = {},
+): Promise<V1Pod> {
+  return k.core.createNamespacedPod({
+    namespace: ns,
+    body: {
+      metadata: {
+        name,
+        labels: { app: name },
+        ...(extra.annotations ? { annotations: extra.annotations } : {}),
+      },
+      spec: {
+        nodeName,
+        tolerations: [{ operator: 'Exists' }],
+        terminationGracePeriodSeconds: 1,
+        containers: containers(),
+        ...(extra.emptyDir ? { volumes: [{ name: 'scratch', emptyDir: {} }] } : {}),
+      },
+    },
+  });
+}
+
+export async function createPdb(
+  k: KubeClients,
+  ns: string,
+  name: string,
+  app: string,
+  spec: { maxUnavailable?: number; minAvailable?: number },
+): Promise<void> {
+  await k.policy.createNamespacedPodDisruptionBudget({
+    namespace: ns,
+    body: { metadata: { name }, spec: { selector: { matchLabels: { app } }, ...spec } },
+  });
+}
+
+export async function podsOn(k: KubeClients, nodeName: string, ns?: string): Promise<V1Pod[]> {
+  const list = ns
+    ? await k.core.listNamespacedPod({ namespace: ns, fieldSelector: `spec.nodeName=${nodeName}` })
+    : await k.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
+  return list.items;
+}
+
+/** Polls (test-side only) until `fn` returns a value, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  what = 'condition',
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Waits until the pods of a label selector in `ns` are Running on nodes and number `count`. */
+export async function waitRunning(
+  k: KubeClients,
+  ns: string,
+  app: string,
+  count: number,
+  timeoutMs = 90_000,
+): Promise<V1Pod[]> {
+  return eventually(
+    async () => {
+      const list = await k.core.listNamespacedPod({ namespace: ns, labelSelector: `app=${app}` });
+      const running = list.items.filter(
+        (p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp && p.spec?.nodeName,
+      );
+      return running.length === count ? running : undefined;
+    },
+    timeoutMs,
+    `${count} running pods of ${ns}/${app}`,
+  );
+}
