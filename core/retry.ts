@@ -33,3 +33,58 @@ export function durationMs(d: string): number {
   const unit = m[2] as 'ms' | 's' | 'm' | 'h';
   return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit];
 }
+
+/**
+ * Kubernetes API activities (read, cordon, label, delete). Every call is idempotent;
+ * the typed safety and validation codes are never retried.
+ */
+export const KUBE_ACTIVITY_RETRY: ActivityRetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '20s',
+  maximumAttempts: 20,
+  nonRetryableErrorTypes: [
+    ErrorCode.ValidationFailed,
+    ErrorCode.ConfigInvalid,
+    ErrorCode.WorkerNotFound,
+    ErrorCode.PermanentWorker,
+    ErrorCode.ProtectedWorker,
+    ErrorCode.NotDrained,
+    ErrorCode.PreconditionFailed,
+    ErrorCode.LimitExceeded,
+    ErrorCode.DrainBlocked,
+    ErrorCode.DrainTimeout,
+    ErrorCode.JoinTimeout,
+    ErrorCode.OperationInProgress,
+    ErrorCode.ProviderFatal,
+  ],
+};
+
+/** Waits that end on their own deadline (registration, launch): the deadline is the only limit. */
+export const WAIT_ACTIVITY_RETRY: ActivityRetryPolicy = {
+  ...KUBE_ACTIVITY_RETRY,
+  maximumAttempts: 0,
+};
+
+/**
+ * Named activity timeouts (Karpenter style: one step, one named timeout). A short
+ * heartbeat timeout on every activity means a killed worker's activity is retried
+ * by another worker within seconds, not after the start-to-close timeout.
+ */
+export const ActivityTimeout = {
+  /** One Kubernetes API call or a short sequence of them. */
+  kubeCall: '30s',
+  /** One VM provider call (create, start, delete). */
+  vmCall: '5m',
+  /** Every activity heartbeats at least this often while it runs. */
+  heartbeat: '10s',
+  /** Upper bound of one drain activity (the drain's own deadline is usually shorter). */
+  drain: '25h',
+  /** Reads over the whole inventory (reaper). */
+  inventory: '2m',
+  /** Waiting on another workflow (destroy delegating to the lifetime run). */
+  awaitWorkflow: '2h',
+} as const;
+
+/** Period of the auto-heartbeat of every activity (well under ActivityTimeout.heartbeat). */
+export const HEARTBEAT_INTERVAL_MS = 2_000;

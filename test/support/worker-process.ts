@@ -1,0 +1,139 @@
+/**
+ * Test support for the workflow suites: a test config, an in-process worker, and a
+ * worker *process* (`node --import tsx worker/main.ts`) that a test can SIGKILL and
+ * start again.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Config, parseConfig } from '../../core/config.js';
+import { createWorker, type RunningWorker, type WorkerOptions } from '../../worker/worker.js';
+import { dataDir, kubeconfigPath, temporalAddress, uniqueName } from './stack.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? merge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+/**
+ * A config for one suite: the test cluster's kubeconfig, the sandbox provider with fast
+ * boots in a namespace of its own (suites never see each other's VMs), short timeouts.
+ */
+export function testConfig(overrides: DeepPartial<Config> = {}): Config {
+  const base = {
+    kubernetes: { kubeconfig: kubeconfigPath() },
+    provider: {
+      type: 'sandbox',
+      sandbox: {
+        boot_seconds: 1,
+        namespace: uniqueName('sandbox-vms'),
+        poll_seconds: 0.5,
+        node_gc_seconds: 0,
+      },
+    },
+    burst_workers: {
+      name_prefix: uniqueName('bw').slice(0, 11),
+      registration_timeout_seconds: 60,
+      launch_timeout_seconds: 60,
+      orphan_vm_grace_seconds: 1,
+      max_burst_workers: 50,
+    },
+    drain: { timeout_seconds: 20, grace_period_seconds: 0, eviction_retry_seconds: 1 },
+    logging: { audit_file: '' },
+    temporal: { address: temporalAddress() },
+  };
+  return parseConfig(JSON.stringify(merge(base, overrides as Record<string, unknown>)), {}, 'test config');
+}
+
+/** An in-process worker on a unique task queue (reaper schedule off unless asked). */
+export async function startTestWorker(
+  config: Config,
+  opts: Partial<WorkerOptions> = {},
+): Promise<RunningWorker> {
+  const w = await createWorker({
+    config,
+    taskQueue: opts.taskQueue ?? uniqueName('tq'),
+    temporalAddress: temporalAddress(),
+    dataDir: dataDir(),
+    reaperSchedule: false,
+    shutdownGraceTime: '2s',
+    ...opts,
+  });
+  void w.run();
+  return w;
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Resolves once the process logged `worker ready`. */
+  ready: Promise<void>;
+  exited: Promise<number | null>;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `node --import tsx worker/main.ts` with this config and task queue. */
+export function spawnWorkerProcess(
+  config: Config,
+  taskQueue: string,
+  opts: { activityDelaysMs?: Record<string, number>; env?: Record<string, string> } = {},
+): WorkerProcess {
+  const dir = join(dataDir(), 'worker-process');
+  mkdirSync(dir, { recursive: true });
+  const configFile = join(dir, `${taskQueue}.json`);
+  writeFileSync(
+    configFile,
+    JSON.stringify({ ...config, temporal: { ...config.temporal, task_queue: taskQueue } }),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      WORKER_CONFIG: configFile,
+      BURST_DATA_DIR: dataDir(),
+      TEMPORAL_ADDRESS: temporalAddress(),
+      BURST_REAPER_SCHEDULE: 'off',
+      ...(opts.activityDelaysMs
+        ? { BURST_TEST_ACTIVITY_DELAYS_MS: JSON.stringify(opts.activityDelaysMs) }
+        : {}),
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('worker ready (task queue')) resolve();
+    };
+    child.stderr?.on('data', onData);
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    void exited.then((code) => reject(new Error(`worker process exited (${code}) before ready:\n${out}`)));
+  });
+  ready.catch(() => undefined);
+  return {
+    child,
+    ready,
+    exited,
+    output: () => out,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
