@@ -59,7 +59,6 @@ componentsPatches:
         override: true
       - key: manage-nodes-with-annotation-selector
         value: ${KWOK_MANAGED_ANNOTATION}=fake
-        override: true
   - name: kube-controller-manager
     extraArgs:
       - key: node-monitor-grace-period

@@ -1,4 +1,5 @@
 /** Where the local stack keeps its data and finds its tools. */
+import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StackError } from './process.js';

@@ -37,6 +37,7 @@ function onlyUnitTests(project: TestProject): boolean {
   return files.length > 0 && files.every((f) => f.includes('test/unit'));
 }
 
+/** Starts (startCluster + startTemporal) or reuses the test stack. */
 export async function startTestStack(): Promise<Stack> {
   const bin = resolveToolsBin();
   if (process.env.BWM_TEST_KUBECONFIG && process.env.BWM_TEST_TEMPORAL) {
