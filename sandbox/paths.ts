@@ -11,15 +11,24 @@ export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.BURST_DATA_DIR || resolve(REPO_ROOT, '.data'));
 }
 
-/** The folder of the Go tools, set by sandbox/bootstrap.sh. */
+/**
+ * The folder of the Go tools: BURST_TOOLS_BIN (set by sandbox/bootstrap.sh), else the
+ * answer of sandbox/install-tools.sh (instant when the tools are cached; builds them otherwise).
+ */
 export function toolsBin(env: NodeJS.ProcessEnv = process.env): string {
-  const bin = env.BURST_TOOLS_BIN;
-  if (!bin) {
+  if (env.BURST_TOOLS_BIN) return env.BURST_TOOLS_BIN;
+  try {
+    const bin = execFileSync('bash', [resolve(REPO_ROOT, 'sandbox/install-tools.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
+    env.BURST_TOOLS_BIN = bin;
+    return bin;
+  } catch (err) {
     throw new StackError(
-      'BURST_TOOLS_BIN is not set: run through `npm start` / `npm test` (sandbox/bootstrap.sh), which builds the tools',
+      `the sandbox tools are not available: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
-  return bin;
 }
 
 export function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
