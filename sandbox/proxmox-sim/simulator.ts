@@ -104,6 +104,8 @@ export class ProxmoxSimulator {
   faults: Required<ProxmoxSimFaults>;
   taskMs: number;
   nextIdLower: number;
+  /** Requests (`METHOD path`) whose next match is applied and its answer dropped, once each. */
+  readonly dropOnce: RegExp[] = [];
   /** Requests seen, by `METHOD path` (tests assert on the protocol followed). */
   readonly requests: string[] = [];
   private random: Random;
@@ -175,7 +177,10 @@ export class ProxmoxSimulator {
       const params: Params = Object.fromEntries(url.searchParams);
       Object.assign(params, this.parseBody(body, req.headers['content-type']));
       const data = this.route(method, url.pathname, params, user);
-      if (chance(this.random, this.faults.dropRate)) {
+      const key = `${method} ${url.pathname.replace(PREFIX, '')}`;
+      const once = this.dropOnce.findIndex((re) => re.test(key));
+      if (once >= 0) this.dropOnce.splice(once, 1);
+      if (once >= 0 || chance(this.random, this.faults.dropRate)) {
         // The action is applied, the answer is lost: the client sees a timeout after success.
         req.socket.destroy();
         return;
