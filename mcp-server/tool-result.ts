@@ -1,0 +1,35 @@
+/**
+ * Tool results: structured content plus a readable text rendering, and errors that
+ * name their ErrorCode in the text and carry `{ error: { code, message, ... } }`.
+ */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, isWorkerError } from '../core/errors.js';
+
+export function toolSuccess(structured: Record<string, unknown>, text: string): CallToolResult {
+  return { content: [{ type: 'text', text }], structuredContent: structured };
+}
+
+export interface ToolErrorBody {
+  code: string;
+  message: string;
+  [key: string]: unknown;
+}
+
+export function toolFailure(error: ToolErrorBody): CallToolResult {
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${error.code}: ${error.message}` }],
+    structuredContent: { error },
+  };
+}
+
+/** Maps anything thrown by a handler to a tool error; unknown errors keep their message only. */
+export function errorToToolResult(err: unknown): CallToolResult {
+  if (isWorkerError(err)) {
+    return toolFailure({ code: err.code, message: err.message, ...(err.details ?? {}) });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return toolFailure({ code: 'InternalError', message });
+}
+
+export { ErrorCode };
