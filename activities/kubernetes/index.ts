@@ -2,7 +2,7 @@
  * The Kubernetes layer: clients, inventory, cordon, drain and guarded delete.
  * Plain async functions over injected clients, ready to be wrapped as Temporal activities.
  */
-export { checkCluster, type KubeClients, loadKubeClients } from './client.js';
+export { checkCluster, type KubeClients, loadKubeClients, PooledKubeConfig } from './client.js';
 export {
   type DrainNodeOptions,
   type DrainOptions,

@@ -6,14 +6,15 @@
 import {
   AppsV1Api,
   CoreV1Api,
-  KubeConfig,
+  PatchStrategy,
   PolicyV1Api,
   type RequestContext,
+  setHeaderOptions,
   type V1Node,
   type V1Pod,
   type V1PodSpec,
 } from '@kubernetes/client-node';
-import type { KubeClients } from '../../activities/kubernetes/index.js';
+import { type KubeClients, PooledKubeConfig } from '../../activities/kubernetes/index.js';
 import {
   CREATED_AT_ANNOTATION,
   DEFAULT_BURST_LABEL_KEY,
@@ -26,6 +27,8 @@ import {
   VM_ID_ANNOTATION,
 } from '../../core/labels.js';
 
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
 export const KWOK_ANNOTATION = 'kwok.x-k8s.io/node';
 /** Label + NoSchedule taint key that ties a test's pods to that test's nodes. */
 export const ISOLATION_KEY = 'kube-test.burst-workers.io/group';
@@ -37,7 +40,7 @@ export interface ApiCall {
 }
 
 /** A KubeConfig that records every request made through it (API clients and watches). */
-export class CountingKubeConfig extends KubeConfig {
+export class CountingKubeConfig extends PooledKubeConfig {
   readonly calls: ApiCall[] = [];
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
@@ -51,7 +54,7 @@ export function clientsFromFile(
   kubeconfigPath: string,
   counting = false,
 ): KubeClients & { calls: ApiCall[] } {
-  const kc = counting ? new CountingKubeConfig() : new KubeConfig();
+  const kc = counting ? new CountingKubeConfig() : new PooledKubeConfig();
   kc.loadFromFile(kubeconfigPath);
   return {
     kc,
@@ -140,21 +143,14 @@ export function nodeObject(f: NodeFixture): V1Node {
   } as V1Node;
 }
 
-/** Creates the node and, for non-kwok nodes, writes its status through the status subresource. */
+/** Creates the node with its status. */
 export async function createNode(k: KubeClients, f: NodeFixture): Promise<V1Node> {
-  const obj = nodeObject(f);
-  const created = await k.core.createNode({ body: obj });
-  if (!f.kwok) {
-    created.status = obj.status;
-    return k.core.replaceNodeStatus({ name: f.name, body: created });
-  }
-  return created;
+  // A Node keeps the status it is created with (that is how kubelets register).
+  return k.core.createNode({ body: nodeObject(f) });
 }
 
 export async function setNodeReady(k: KubeClients, name: string, ready: boolean): Promise<void> {
-  const node = await k.core.readNode({ name });
-  node.status = {
-    ...node.status,
+  const status = {
     conditions: [
       {
         type: 'Ready',
@@ -166,7 +162,7 @@ export async function setNodeReady(k: KubeClients, name: string, ready: boolean)
       },
     ],
   };
-  await k.core.replaceNodeStatus({ name, body: node });
+  await k.core.patchNodeStatus({ name, body: { status } }, MERGE_PATCH);
 }
 
 /** Labels and annotations that make a node a burst worker owned by this system. */
