@@ -5,7 +5,7 @@
  */
 import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
 import { fatal, transient } from './common.js';
-import type { VmState } from './provider.js';
+import type { VmProviderError, VmState } from './provider.js';
 
 export const SANDBOX_VM_LABEL = 'sandbox.burst-workers.io/vm';
 export const SANDBOX_VM_ID_LABEL = 'sandbox.burst-workers.io/vm-id';
@@ -63,7 +63,7 @@ export function statusOf(err: unknown): number | undefined {
 }
 
 /** Kubernetes API errors → provider errors. */
-export function kubeError(context: string, err: unknown): Error {
+export function kubeError(context: string, err: unknown): VmProviderError {
   const code = statusOf(err);
   const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
   if (code === 401 || code === 403 || code === 422 || code === 400) {
