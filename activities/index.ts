@@ -536,15 +536,18 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** What the reaper should remove, each candidate re-checked against live lifetime runs. */
-    async planReap(): Promise<ReapPlan> {
+    async planReap(scope: { namePrefix?: string } = {}): Promise<ReapPlan> {
       const nowMs = now().getTime();
-      const [nodes, owned] = await Promise.all([listAllNodes(kube), vms.listOwnedVms()]);
+      const inScope = (name: string) => scope.namePrefix === undefined || name.startsWith(scope.namePrefix);
+      const [allNodes, allOwned] = await Promise.all([listAllNodes(kube), vms.listOwnedVms()]);
+      const nodes = allNodes.filter((n) => inScope(n.metadata?.name ?? ''));
+      const owned = allOwned.filter((v) => inScope(v.name));
       progress({ nodes: nodes.length, vms: owned.length });
       const label = config.burst_workers.label;
       const plan: ReapPlan = { expired: [], orphanVms: [], vanished: [] };
-      const ownedIds = new Set(owned.map((v) => v.id));
-      const nodeNames = new Set(nodes.map((n) => n.metadata?.name ?? ''));
-      const providerIds = new Set(nodes.map((n) => n.spec?.providerID ?? '').filter((p) => p !== ''));
+      const ownedIds = new Set(allOwned.map((v) => v.id));
+      const nodeNames = new Set(allNodes.map((n) => n.metadata?.name ?? ''));
+      const providerIds = new Set(allNodes.map((n) => n.spec?.providerID ?? '').filter((p) => p !== ''));
 
       for (const node of nodes) {
         const name = node.metadata?.name ?? '';

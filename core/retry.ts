@@ -63,7 +63,7 @@ export const KUBE_ACTIVITY_RETRY: ActivityRetryPolicy = {
 /** Waits that end on their own deadline (registration, launch): the deadline is the only limit. */
 export const WAIT_ACTIVITY_RETRY: ActivityRetryPolicy = {
   ...KUBE_ACTIVITY_RETRY,
-  maximumAttempts: 0,
+  maximumAttempts: 1000,
 };
 
 /**

@@ -93,7 +93,10 @@ export async function provisionWorkers(input: ProvisionWorkersInput): Promise<Pr
     }),
   );
 
-  const result: ProvisionWorkersResult = { operationId, workers: structuredClone(workers) };
+  const result: ProvisionWorkersResult = {
+    operationId,
+    workers: JSON.parse(JSON.stringify(workers)) as ProvisionedWorker[],
+  };
   const failed = workers.filter((w) => w.outcome === 'failed').length;
   t.finish(result, failed === 0 ? 'completed' : failed === workers.length ? 'failed' : 'partially_failed');
   return result;

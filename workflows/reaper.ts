@@ -27,7 +27,13 @@ async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: 
   await Promise.all(lanes);
 }
 
-export async function reaper(): Promise<ReaperResult> {
+/** Optional scope (tests, or an operator limiting a manual run); the Schedule passes none. */
+export interface ReaperInput {
+  /** Only workers whose name starts with this prefix. */
+  namePrefix?: string;
+}
+
+export async function reaper(input: ReaperInput = {}): Promise<ReaperResult> {
   const t = new OperationTracker({
     operationId: workflowInfo().workflowId,
     type: 'reaper',
@@ -40,7 +46,7 @@ export async function reaper(): Promise<ReaperResult> {
     vanishedNodesDeleted: [],
     errors: [],
   };
-  const plan = await t.step('plan', () => inventory.planReap(), {
+  const plan = await t.step('plan', () => inventory.planReap({ namePrefix: input.namePrefix }), {
     detail: (p) =>
       `${p.expired.length} expired, ${p.orphanVms.length} orphan VMs, ${p.vanished.length} vanished nodes`,
   });

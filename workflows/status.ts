@@ -65,7 +65,7 @@ export class OperationTracker<S extends OperationStatus = OperationStatus> {
 
   /** A copy for the query (handlers must not hand out mutable state). */
   snapshot(): S {
-    return structuredClone(this.status);
+    return JSON.parse(JSON.stringify(this.status)) as S;
   }
 
   setPhase(phase: string): void {

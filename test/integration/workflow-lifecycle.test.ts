@@ -7,8 +7,8 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VmProvider } from '../../activities/vm/provider.js';
 import { createVmProvider } from '../../activities/vm/index.js';
+import type { VmProvider } from '../../activities/vm/provider.js';
 import type { Config } from '../../core/config.js';
 import { ErrorCode } from '../../core/errors.js';
 import {
@@ -131,7 +131,8 @@ describe('burst worker lifetime', () => {
     // Expiry: each lifetime run drains, deletes the VM, deletes the node.
     const outcomes = await Promise.all(
       result.workers.map(
-        (w) => client.workflow.getHandle(workflowId.burstWorker(w.name)).result() as Promise<BurstWorkerResult>,
+        (w) =>
+          client.workflow.getHandle(workflowId.burstWorker(w.name)).result() as Promise<BurstWorkerResult>,
       ),
     );
     expect(outcomes.map((o) => o.outcome)).toEqual(['expired', 'expired', 'expired']);
@@ -143,13 +144,15 @@ describe('burst worker lifetime', () => {
     expect(await vms.listOwnedVms()).toEqual([]);
 
     // The same idempotency key never provisions twice.
-    const again = await client.workflow.start(WorkflowType.provisionWorkers, {
-      taskQueue: worker.taskQueue,
-      workflowId: workflowId.provision(key),
-      args: [{ count: 3, ttlSeconds, size: 'small', idempotencyKey: key }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    }).catch((err: unknown) => err);
+    const again = await client.workflow
+      .start(WorkflowType.provisionWorkers, {
+        taskQueue: worker.taskQueue,
+        workflowId: workflowId.provision(key),
+        args: [{ count: 3, ttlSeconds, size: 'small', idempotencyKey: key }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      })
+      .catch((err: unknown) => err);
     expect(again).toBeInstanceOf(Error);
     expect(history.ids.size).toBe(3);
 
@@ -181,7 +184,10 @@ describe('burst worker lifetime', () => {
       workflowId: workflowId.burstWorker(name),
       args: [{ name, sizeName: 'small', ttlSeconds: 3600 }],
     });
-    await waitUntil('Ready', async () => ((await handle.query('status')) as OperationStatus).phase === 'ready');
+    await waitUntil(
+      'Ready',
+      async () => ((await handle.query('status')) as OperationStatus).phase === 'ready',
+    );
     const before = ((await handle.query('status')) as OperationStatus).expiresAt as string;
     const extended = (await handle.executeUpdate('extendTtl', { args: [{ seconds: 600 }] })) as {
       expiresAt: string;
@@ -226,7 +232,9 @@ describe('a VM that never joins', () => {
       expect(history.ids.get(name)?.size).toBe(1);
       expect(await vms.findVmByName(name)).toBeNull();
       expect(await nodeOrNull(name)).toBeNull();
-      const status = (await client.workflow.getHandle(workflowId.burstWorker(name)).query('status')) as OperationStatus;
+      const status = (await client.workflow
+        .getHandle(workflowId.burstWorker(name))
+        .query('status')) as OperationStatus;
       expect(status.phase).toBe('failed');
       expect(status.lastError?.code).toBe(ErrorCode.JoinTimeout);
       expect(status.steps.find((s) => s.name === 'compensate_delete_vm')?.status).toBe('succeeded');

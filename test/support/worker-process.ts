@@ -4,9 +4,14 @@
  * start again.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CoreV1Api, type KubeConfig, type V1ConfigMap, Watch } from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { SANDBOX_VM_ID_LABEL } from '../../activities/vm/sandbox-state.js';
 import { type Config, parseConfig } from '../../core/config.js';
 import { createWorker, type RunningWorker, type WorkerOptions } from '../../worker/worker.js';
 import { dataDir, kubeconfigPath, temporalAddress, uniqueName } from './stack.js';
@@ -64,6 +69,7 @@ export async function startTestWorker(
 ): Promise<RunningWorker> {
   const w = await createWorker({
     config,
+    workflowBundlePath: await testWorkflowBundle(),
     taskQueue: opts.taskQueue ?? uniqueName('tq'),
     temporalAddress: temporalAddress(),
     dataDir: dataDir(),
@@ -88,7 +94,7 @@ export interface WorkerProcess {
 export function spawnWorkerProcess(
   config: Config,
   taskQueue: string,
-  opts: { activityDelaysMs?: Record<string, number>; env?: Record<string, string> } = {},
+  opts: { activityDelaysMs?: Record<string, number>; env?: Record<string, string>; bundlePath?: string } = {},
 ): WorkerProcess {
   const dir = join(dataDir(), 'worker-process');
   mkdirSync(dir, { recursive: true });
@@ -105,6 +111,7 @@ export function spawnWorkerProcess(
       BURST_DATA_DIR: dataDir(),
       TEMPORAL_ADDRESS: temporalAddress(),
       BURST_REAPER_SCHEDULE: 'off',
+      ...(opts.bundlePath ? { BURST_WORKFLOW_BUNDLE: opts.bundlePath } : {}),
       ...(opts.activityDelaysMs
         ? { BURST_TEST_ACTIVITY_DELAYS_MS: JSON.stringify(opts.activityDelaysMs) }
         : {}),
@@ -136,4 +143,109 @@ export function spawnWorkerProcess(
       return exited;
     },
   };
+}
+
+let bundlePromise: Promise<string> | undefined;
+
+/**
+ * The workflow bundle, built once per test run and shared by every suite (written
+ * atomically into the run's data folder): workers then start in well under a second.
+ */
+export function testWorkflowBundle(): Promise<string> {
+  bundlePromise ??= (async () => {
+    const file = join(dataDir(), 'workflow-bundle.js');
+    if (existsSync(file)) return file;
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: join(REPO_ROOT, 'workflows/index.ts'),
+      logger: new DefaultLogger('WARN'),
+    });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, code);
+    renameSync(tmp, file);
+    return file;
+  })();
+  return bundlePromise;
+}
+
+export async function temporalClient(): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address: temporalAddress() });
+  return { client: new Client({ connection }), close: () => connection.close() };
+}
+
+/**
+ * Records every sandbox VM ever created in a namespace (ConfigMap ADDED events, by VM
+ * name → set of VM ids), through a real WATCH: "exactly one VM per worker ever existed".
+ */
+export async function recordVmHistory(
+  kc: KubeConfig,
+  namespace: string,
+): Promise<{ ids: Map<string, Set<string>>; stop(): void }> {
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
+  const ids = new Map<string, Set<string>>();
+  const add = (cm: V1ConfigMap) => {
+    const id = cm.metadata?.labels?.[SANDBOX_VM_ID_LABEL];
+    const name = cm.metadata?.name?.replace(/^vm-/, '') ?? '';
+    if (!id) return;
+    if (!ids.has(name)) ids.set(name, new Set());
+    ids.get(name)?.add(id);
+  };
+  let stopped = false;
+  let req: { abort(): void } | undefined;
+  const start = async () => {
+    const list = await core.listNamespacedConfigMap({ namespace });
+    for (const cm of list.items) add(cm);
+    req = await new Watch(kc).watch(
+      `/api/v1/namespaces/${namespace}/configmaps`,
+      { resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
+      (type, obj: V1ConfigMap) => {
+        if (type === 'ADDED' || type === 'MODIFIED') add(obj);
+      },
+      () => {
+        if (!stopped) setTimeout(() => void start(), 200);
+      },
+    );
+  };
+  await start();
+  return {
+    ids,
+    stop() {
+      stopped = true;
+      req?.abort();
+    },
+  };
+}
+
+export async function waitUntil<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/**
+ * With BURST_RECORD_HISTORIES=1, saves a finished run's history under
+ * test/fixtures/histories/<name>.json (the replay suite's determinism guard).
+ */
+export async function saveHistory(client: Client, id: string, name: string): Promise<void> {
+  if (process.env.BURST_RECORD_HISTORIES !== '1') return;
+  const history = await client.workflow.getHandle(id).fetchHistory();
+  const dir = join(REPO_ROOT, 'test/fixtures/histories');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), historyToJSON(history));
 }
