@@ -161,7 +161,7 @@ export class ProxmoxSimulator {
     for await (const chunk of req) body += chunk;
     const url = new URL(req.url ?? '/', 'http://sim');
     const method = req.method ?? 'GET';
-    this.requests.push(`${method} ${url.pathname.replace(PREFIX, '')}`);
+    this.requests.push(`${method} ${url.pathname.replace(PREFIX, '')}${url.search}`);
     const send = (status: number, payload: unknown, reason?: string) => {
       res.writeHead(status, reason?.replace(/[^\x20-\x7e]/g, ' ') ?? '', {
         'content-type': 'application/json;charset=UTF-8',
