@@ -41,7 +41,8 @@ export class ProxmoxApiError extends Error {
   }
   /** Whether repeating the same request later may succeed. */
   get retryable(): boolean {
-    if (this.status === 0) return true;
+    // A certificate that does not verify is a configuration problem (ca_file, verify_tls).
+    if (this.status === 0) return !/certificate|CERT_|self[- ]signed/i.test(this.message);
     if (this.status === 401 || this.status === 403 || this.status === 400 || this.status === 501)
       return false;
     if (/no such cluster node|protection mode enabled|not supported|you can't/i.test(this.message))

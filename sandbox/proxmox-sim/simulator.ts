@@ -6,6 +6,7 @@
  * docs/providers.md.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { chance, type Random, randomFor } from '../../activities/vm/faults.js';
 
@@ -138,13 +139,15 @@ export class ProxmoxSimulator {
     return full;
   }
 
-  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    this.server = createServer((req, res) => {
+  /** Serves HTTP, or HTTPS when `tls` (PEM key and certificate) is given; returns the API base URL. */
+  async listen(port = 0, host = '127.0.0.1', tls?: { key: string; cert: string }): Promise<string> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       void this.handle(req, res);
-    });
+    };
+    this.server = tls ? createHttpsServer(tls, handler) : createServer(handler);
     await new Promise<void>((resolve) => this.server?.listen(port, host, resolve));
     const addr = this.server.address() as AddressInfo;
-    return `http://${host}:${addr.port}${PREFIX}`;
+    return `${tls ? 'https' : 'http'}://${host}:${addr.port}${PREFIX}`;
   }
 
   async close(): Promise<void> {

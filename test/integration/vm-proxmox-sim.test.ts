@@ -3,6 +3,10 @@
  * token auth, asynchronous tasks with UPIDs, config locks, "already exists" on a stale
  * VMID, protection=1 and running VMs refusing deletion. Driven through the real client.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VmProviderError } from '../../activities/vm/provider.js';
 import { ProxmoxVmProvider } from '../../activities/vm/proxmox.js';
@@ -101,6 +105,52 @@ describe('Proxmox API simulator', () => {
       { type: 'vm' },
     );
     expect(list.find((r) => r.vmid === 302)).toMatchObject({ type: 'qemu', tags: 'a;b' });
+  });
+});
+
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+describe.skipIf(!hasOpenssl)('Proxmox client TLS', () => {
+  it('verifies the certificate by default, trusts a configured CA, and can be told not to verify', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pve-tls-'));
+    const gen = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ]);
+    expect(gen.status).toBe(0);
+    const key = readFileSync(join(dir, 'key.pem'), 'utf8');
+    const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    const tlsSim = new ProxmoxSimulator();
+    const httpsUrl = await tlsSim.listen(0, '127.0.0.1', { key, cert });
+    const base = { apiUrl: httpsUrl, token: 'root@pam!burst=sim-secret', requestTimeoutMs: 2000 };
+    const clients = [
+      new ProxmoxClient({ ...base, verifyTls: true }),
+      new ProxmoxClient({ ...base, verifyTls: true, ca: cert }),
+      new ProxmoxClient({ ...base, verifyTls: false }),
+    ];
+    try {
+      const untrusted = await apiError(clients[0]!.call('GET', '/version'));
+      expect(untrusted.retryable).toBe(false);
+      expect(untrusted.toProviderError('version').retryable).toBe(false);
+      await expect(clients[1]!.call('GET', '/version')).resolves.toMatchObject({ release: '8.2' });
+      await expect(clients[2]!.call('GET', '/version')).resolves.toMatchObject({ release: '8.2' });
+    } finally {
+      for (const c of clients) c.close();
+      await tlsSim.close();
+    }
   });
 });
 
