@@ -21,7 +21,7 @@ import type { z } from 'zod';
 import { formatIssues, formatPath } from '../core/config.js';
 import { ErrorCode } from '../core/errors.js';
 import type { AuditLog } from './audit.js';
-import { errorToToolResult, toolFailure } from './tool-result.js';
+import { errorToToolResult, toolErrorOf, toolFailure } from './tool-result.js';
 
 export interface ToolAnnotations {
   readOnlyHint: boolean;
@@ -173,7 +173,7 @@ export class ToolHost {
     }
     if (mutating) {
       const structured = (result.structuredContent ?? {}) as Record<string, unknown>;
-      const error = structured.error as { code?: string; message?: string } | undefined;
+      const error = toolErrorOf(result);
       this.#opts.audit.record({
         time: new Date(started).toISOString(),
         caller,

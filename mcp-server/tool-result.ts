@@ -15,12 +15,26 @@ export interface ToolErrorBody {
   [key: string]: unknown;
 }
 
+/** Where a tool error's structured body travels (see toolFailure). */
+export const ERROR_META_KEY = 'burst-workers.io/error';
+
+/**
+ * An error result: the text starts with the ErrorCode; the structured body goes in
+ * `_meta`, not `structuredContent`, because SDK clients validate structuredContent
+ * against the tool's output schema even when isError is set.
+ */
 export function toolFailure(error: ToolErrorBody): CallToolResult {
   return {
     isError: true,
     content: [{ type: 'text', text: `${error.code}: ${error.message}` }],
-    structuredContent: { error },
+    _meta: { [ERROR_META_KEY]: error },
   };
+}
+
+/** The structured error of a tool result, if it is one of ours. */
+export function toolErrorOf(result: CallToolResult): ToolErrorBody | undefined {
+  const body = result._meta?.[ERROR_META_KEY];
+  return body && typeof body === 'object' ? (body as ToolErrorBody) : undefined;
 }
 
 /** Maps anything thrown by a handler to a tool error; unknown errors keep their message only. */

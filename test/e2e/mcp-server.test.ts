@@ -140,8 +140,11 @@ describe('MCP server end to end', () => {
 
   it('the MCP Inspector CLI lists the tools and calls list_workers over HTTP', async () => {
     const bin = join(REPO_ROOT, 'node_modules/.bin/mcp-inspector-cli');
+    // inspector-cli 1.0.3 checks `../package.json` relative to the cwd but imports it relative
+    // to itself: run it from a folder whose parent holds a package.json.
+    const cwd = join(REPO_ROOT, 'test');
     const list = await run(bin, ['--cli', http.url, '--transport', 'http', '--method', 'tools/list'], {
-      cwd: REPO_ROOT,
+      cwd,
       timeout: 120_000,
     });
     const tools = (JSON.parse(list.stdout) as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
@@ -160,7 +163,7 @@ describe('MCP server end to end', () => {
         '--tool-arg',
         'type_filter=all',
       ],
-      { cwd: REPO_ROOT, timeout: 120_000 },
+      { cwd, timeout: 120_000 },
     );
     const result = JSON.parse(call.stdout) as { isError?: boolean; structuredContent: { count: number } };
     expect(result.isError).toBeFalsy();

@@ -12,6 +12,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../../core/config.js';
+import { type ToolErrorBody, toolErrorOf } from '../../mcp-server/tool-result.js';
 import { dataDir, uniqueName } from './stack.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -19,6 +19,7 @@ import type { Inventory, WorkerDetails } from '../../mcp-server/inventory.js';
 import type { Operations, OperationView } from '../../mcp-server/operations.js';
 import { createProvisionLimiter } from '../../mcp-server/rate-limit.js';
 import { createServer } from '../../mcp-server/server.js';
+import { toolErrorOf } from '../../mcp-server/tool-result.js';
 import { TOOL_NAMES } from '../../mcp-server/tools/index.js';
 
 function worker(
@@ -188,7 +189,7 @@ async function call(client: Client, name: string, args: Record<string, unknown>)
 }
 
 function errorCode(r: CallToolResult): string | undefined {
-  return (r.structuredContent as { error?: { code?: string } } | undefined)?.error?.code;
+  return toolErrorOf(r)?.code;
 }
 
 const MUTATING = [
@@ -294,13 +295,11 @@ describe('mcp server tools', () => {
         field: 'ttl',
       })),
       badSize.map((v) => ({ tool: 'provision_workers', args: { count: 1, ttl: 2, size: v }, field: 'size' })),
-      fc
-        .oneof(fc.integer({ max: -1 }), fc.integer({ min: 86401 }), fc.string())
-        .map((v) => ({
-          tool: 'drain_worker',
-          args: { worker_id: 'bw-1', timeout_seconds: v },
-          field: 'timeout_seconds',
-        })),
+      fc.oneof(fc.integer({ max: -1 }), fc.integer({ min: 86401 }), fc.string()).map((v) => ({
+        tool: 'drain_worker',
+        args: { worker_id: 'bw-1', timeout_seconds: v },
+        field: 'timeout_seconds',
+      })),
       fc
         .string({ minLength: 1, maxLength: 20 })
         .filter((k) => !['count', 'ttl', 'size', 'idempotency_key', 'wait_seconds'].includes(k))
@@ -332,7 +331,7 @@ describe('mcp server tools', () => {
     const client = await s.connect();
     const perm = await call(client, 'destroy_worker', { worker_id: 'node-a', force: true });
     expect(errorCode(perm)).toBe(ErrorCode.PermanentWorker);
-    expect((perm.structuredContent as { error: { rule: string } }).error.rule).toBe('permanent_worker');
+    expect(toolErrorOf(perm)?.rule).toBe('permanent_worker');
     const prot = await call(client, 'destroy_worker', { worker_id: 'permanent-1' });
     expect(errorCode(prot)).toBe(ErrorCode.ProtectedWorker);
     const notDrained = await call(client, 'destroy_worker', { worker_id: 'bw-2' });
@@ -392,7 +391,7 @@ describe('mcp server tools', () => {
     });
     const r1 = await call(await full.connect(), 'provision_workers', { count: 1, ttl: 2, size: 'small' });
     expect(errorCode(r1)).toBe(ErrorCode.LimitExceeded);
-    expect((r1.structuredContent as { error: { rule: string } }).error.rule).toBe('max_burst_workers');
+    expect(toolErrorOf(r1)?.rule).toBe('max_burst_workers');
     const now = Date.now();
     const hourly = setup({
       config: 'burst_workers: { provisions_per_hour: 3 }',
@@ -400,7 +399,7 @@ describe('mcp server tools', () => {
     });
     const r2 = await call(await hourly.connect(), 'provision_workers', { count: 1, ttl: 2, size: 'small' });
     expect(errorCode(r2)).toBe(ErrorCode.LimitExceeded);
-    const retryAt = (r2.structuredContent as { error: { retry_at: string } }).error.retry_at;
+    const retryAt = toolErrorOf(r2)?.retry_at as string;
     expect(Date.parse(retryAt)).toBeGreaterThan(now + 9 * 60_000);
     expect(Date.parse(retryAt)).toBeLessThan(now + 11 * 60_000);
     expect((r2.content[0] as { text: string }).text).toContain(retryAt);
