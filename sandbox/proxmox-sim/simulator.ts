@@ -113,6 +113,7 @@ export class ProxmoxSimulator {
   private server: Server | undefined;
   private pid = 1000;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly pending = new Map<string, () => void>();
 
   constructor(opts: ProxmoxSimOptions = {}) {
     this.tokens = opts.tokens ?? { 'root@pam!burst': 'sim-secret' };
@@ -122,6 +123,11 @@ export class ProxmoxSimulator {
     this.nextIdLower = opts.nextIdLower ?? 100;
     this.faults = { errorRate: 0, dropRate: 0, raceRate: 0, latencyMs: 0, ...opts.faults };
     this.random = opts.random ?? randomFor(opts.seed);
+  }
+
+  /** Completes every running task now (tests that must see a task running, then done). */
+  completeTasks(): void {
+    for (const complete of [...this.pending.values()]) complete();
   }
 
   /** Adds a VM directly (a template, or a foreign VM this system must never touch). */
@@ -319,16 +325,20 @@ export class ProxmoxSimulator {
     const upid = `UPID:${node}:${hex(pid, 8)}:${hex(pid * 7, 8)}:${hex(starttime, 8)}:${type}:${id}:${user}:`;
     const task: SimTask = { upid, node, type, id, user, starttime, done: false };
     this.tasks.set(upid, task);
-    const timer = setTimeout(() => {
+    const complete = () => {
+      clearTimeout(timer);
       this.timers.delete(timer);
+      this.pending.delete(upid);
       try {
         task.exitstatus = finish();
       } catch (err) {
         task.exitstatus = err instanceof Error ? err.message : String(err);
       }
       task.done = true;
-    }, this.taskMs);
+    };
+    const timer = setTimeout(complete, this.taskMs);
     this.timers.add(timer);
+    this.pending.set(upid, complete);
     return upid;
   }
 

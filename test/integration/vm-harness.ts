@@ -21,6 +21,7 @@ import { SandboxVmProvider } from '../../activities/vm/sandbox.js';
 import { listRecords, sandboxVmConfigMap } from '../../activities/vm/sandbox-state.js';
 import { ProxmoxSimulator } from '../../sandbox/proxmox-sim/simulator.js';
 import type { FixtureVm } from '../fixtures/mcp-vm-server/server.js';
+import { withVmRetry } from './vm-retry.js';
 
 export interface Harness {
   provider: VmProvider;
@@ -184,7 +185,8 @@ export async function mcpHarness(transport: 'stdio' | 'http'): Promise<Harness> 
       endpoint,
       tools: DEFAULT_PROXMOX_MCP_TOOLS,
       token,
-      requestTimeoutMs: 10_000,
+      // Starting the fixture (tsx) on a loaded machine can take several seconds.
+      requestTimeoutMs: 30_000,
       ...o,
     });
     made.push(p);
@@ -198,7 +200,8 @@ export async function mcpHarness(transport: 'stdio' | 'http'): Promise<Harness> 
     }
   };
   const provider = await make([]);
-  await provider.listOwnedVms(); // starts the server, which writes the template into the state file
+  // Starts the server, which writes the template into the state file.
+  await withVmRetry(() => provider.listOwnedVms());
   return {
     provider,
     lossyCreate: () => make(['--lose-once', 'proxmox_clone_vm']),

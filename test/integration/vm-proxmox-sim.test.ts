@@ -59,6 +59,7 @@ describe('Proxmox API simulator', () => {
   });
 
   it('clones asynchronously: a UPID, a locked VM while the task runs, then OK', async () => {
+    sim.taskMs = 3_600_000; // tasks finish only when the test says so
     const upid = await api.call<string>('POST', '/nodes/pve/qemu/9000/clone', {
       newid: 200,
       name: 'c1',
@@ -73,6 +74,8 @@ describe('Proxmox API simulator', () => {
       `/nodes/pve/tasks/${encodeURIComponent(upid)}/status`,
     );
     expect(running.status).toBe('running');
+    sim.completeTasks();
+    sim.taskMs = 100;
     await api.waitTask(upid, 5000, 10);
     await api.waitTask(await api.call<string>('POST', '/nodes/pve/qemu/200/config', { cores: 2 }), 5000, 10);
   });
