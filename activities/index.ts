@@ -41,7 +41,10 @@ export interface ActivityDeps {
   vms: VmProvider;
   /** Client of the worker's Temporal namespace: lifetime-run lookups (destroy, reaper, conflicts). */
   temporal: Client;
-  /** Test hooks: extra delay (ms) before an activity runs, by activity name (to SIGKILL a worker mid-step). */
+  /**
+   * Test hooks (to SIGKILL a worker mid-step): extra delay in ms by activity name, before
+   * the activity runs (`name`) or after its side effect, before it returns (`name:after`).
+   */
   delaysMs?: Readonly<Record<string, number>>;
   now?: () => Date;
 }
@@ -124,9 +127,12 @@ function wrap<T extends Record<string, AsyncFn>>(fns: T, delaysMs: Readonly<Reco
         ? setInterval(() => ctx.heartbeat(progressByContext.get(ctx)), HEARTBEAT_INTERVAL_MS)
         : undefined;
       try {
-        const delay = delaysMs[name];
-        if (delay) await sleep(delay, ctx?.cancellationSignal);
-        return await fn(...args);
+        const before = delaysMs[name];
+        if (before) await sleep(before, ctx?.cancellationSignal);
+        const result = await fn(...args);
+        const after = delaysMs[`${name}:after`];
+        if (after) await sleep(after, ctx?.cancellationSignal);
+        return result;
       } catch (err) {
         throw toFailure(err);
       } finally {

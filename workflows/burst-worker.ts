@@ -18,7 +18,7 @@ import type { VmInfo, WorkflowPolicy } from '../activities/types.js';
 import type { BurstWorkerInput, BurstWorkerResult, OperationStatus } from '../core/operations.js';
 import { drains, kube, vms, waits } from './activities.js';
 import { destroyNowUpdate, extendTtlUpdate, statusQuery, workerReadySignal } from './messages.js';
-import { OperationTracker } from './status.js';
+import { OperationTracker, typedFailure } from './status.js';
 import { burstWorkerInputSchema, parseInput } from './validation.js';
 
 /** Phases of the lifetime, in order (also the BurstPhase search attribute values). */
@@ -175,7 +175,12 @@ export async function burstWorker(input: BurstWorkerInput): Promise<BurstWorkerR
 
   tearingDown = true;
   const vmId = (vm as VmInfo).id;
-  await CancellationScope.nonCancellable(() => tearDown(t, p, name, vmId));
+  try {
+    await CancellationScope.nonCancellable(() => tearDown(t, p, name, vmId));
+  } catch (err) {
+    t.setPhase(BurstPhase.failed);
+    throw typedFailure(err);
+  }
   const result: BurstWorkerResult = { worker: name, vmId, outcome };
   t.finish(result, BurstPhase.completed);
   return result;

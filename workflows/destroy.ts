@@ -10,7 +10,7 @@ import { ErrorCode } from '../core/errors.js';
 import type { DestroyWorkerInput, DestroyWorkerResult } from '../core/operations.js';
 import { kube, runs, vms } from './activities.js';
 import { statusQuery } from './messages.js';
-import { OperationTracker } from './status.js';
+import { OperationTracker, typedFailure } from './status.js';
 import { destroyInputSchema, nonRetryable, parseInput } from './validation.js';
 
 export async function destroyWorker(input: DestroyWorkerInput): Promise<DestroyWorkerResult> {
@@ -56,6 +56,6 @@ export async function destroyWorker(input: DestroyWorkerInput): Promise<DestroyW
   } catch (err) {
     t.recordError(err);
     t.setPhase('failed');
-    throw err;
+    throw typedFailure(err);
   }
 }

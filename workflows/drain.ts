@@ -8,7 +8,7 @@ import { setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DrainWorkerInput, DrainWorkerResult } from '../core/operations.js';
 import { drains, kube, runs } from './activities.js';
 import { statusQuery } from './messages.js';
-import { OperationTracker } from './status.js';
+import { OperationTracker, typedFailure } from './status.js';
 import { drainInputSchema, parseInput } from './validation.js';
 
 export async function drainWorker(input: DrainWorkerInput): Promise<DrainWorkerResult> {
@@ -46,6 +46,6 @@ export async function drainWorker(input: DrainWorkerInput): Promise<DrainWorkerR
   } catch (err) {
     t.recordError(err);
     t.setPhase('failed');
-    throw err;
+    throw typedFailure(err);
   }
 }

@@ -136,3 +136,18 @@ export class OperationTracker<S extends OperationStatus = OperationStatus> {
     upsertSearchAttributes(pairs);
   }
 }
+
+/**
+ * What a workflow fails with: the typed ApplicationFailure behind activity/child
+ * wrappers, re-raised non-retryable, so clients read the ErrorCode on `cause.type`.
+ */
+export function typedFailure(err: unknown): unknown {
+  const root = rootFailure(err);
+  if (root === err || !(root instanceof ApplicationFailure)) return err;
+  return ApplicationFailure.create({
+    message: root.message,
+    type: root.type ?? undefined,
+    nonRetryable: true,
+    details: root.details ?? undefined,
+  });
+}

@@ -4,7 +4,7 @@
  * expire, drain and vanish (node and VM); a VM that never joins is rolled back.
  */
 import { CoreV1Api } from '@kubernetes/client-node';
-import { type Client, WorkflowFailedError } from '@temporalio/client';
+import { type Client, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVmProvider } from '../../activities/vm/index.js';
@@ -195,7 +195,11 @@ describe('burst worker lifetime', () => {
     expect(Date.parse(extended.expiresAt) - Date.parse(before)).toBe(600_000);
     const node = await core.readNode({ name });
     expect(node.metadata?.annotations?.[EXPIRES_AT_ANNOTATION]).toBe(extended.expiresAt);
-    await expect(handle.executeUpdate('extendTtl', { args: [{ seconds: -5 }] })).rejects.toThrow(/positive/);
+    const rejected = await handle
+      .executeUpdate('extendTtl', { args: [{ seconds: -5 }] })
+      .catch((e: unknown) => e);
+    expect(rejected).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((rejected as WorkflowUpdateFailedError).cause?.message).toMatch(/must be positive/);
 
     await handle.executeUpdate('destroyNow', { args: [{}] });
     const result = (await handle.result()) as BurstWorkerResult;

@@ -1,0 +1,123 @@
+/**
+ * Durability: the worker *process* is killed with SIGKILL during each step of a burst
+ * worker's life in turn (create VM, wait for join, label, drain, delete VM, delete node)
+ * and started again. Every workflow completes, exactly one VM per worker ever existed
+ * (a real WATCH on the sandbox's VM records), and none is left.
+ */
+import { CoreV1Api } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { createVmProvider } from '../../activities/vm/index.js';
+import {
+  type BurstWorkerResult,
+  type OperationStatus,
+  type ProvisionStatus,
+  type ProvisionWorkersResult,
+  WorkflowType,
+  workflowId,
+} from '../../core/operations.js';
+import { kubeConfig, uniqueName } from '../support/stack.js';
+import {
+  recordVmHistory,
+  spawnWorkerProcess,
+  temporalClient,
+  testConfig,
+  testWorkflowBundle,
+  type WorkerProcess,
+  waitUntil,
+} from '../support/worker-process.js';
+
+const kc = kubeConfig();
+const core = kc.makeApiClient(CoreV1Api);
+
+/** Each step's side effect is applied, then the activity lingers: the kill lands after the effect. */
+const DELAYS_MS = {
+  'createVm:after': 2500,
+  waitForNodeReady: 2500,
+  'markBurstNode:after': 2500,
+  'drainNode:after': 2500,
+  'deleteVm:after': 2500,
+  'deleteNode:after': 2500,
+};
+const KILL_IN_PHASES = [
+  'creating_vm',
+  'waiting_for_node',
+  'labelling',
+  'draining',
+  'deleting_vm',
+  'deleting_node',
+];
+
+describe('worker process killed during each step', () => {
+  it('every workflow completes, exactly one VM per worker ever existed, none is left', async () => {
+    const config = testConfig();
+    const taskQueue = uniqueName('tq-crash');
+    const bundlePath = await testWorkflowBundle();
+    const history = await recordVmHistory(kc, config.provider.sandbox.namespace);
+    const { client, close } = await temporalClient();
+    const vms = createVmProvider(config, { kube: kc });
+    const start = async () => {
+      const p = spawnWorkerProcess(config, taskQueue, { activityDelaysMs: DELAYS_MS, bundlePath });
+      await p.ready;
+      return p;
+    };
+    let proc: WorkerProcess = await start();
+    try {
+      const key = uniqueName('crash');
+      const handle = await client.workflow.start(WorkflowType.provisionWorkers, {
+        taskQueue,
+        workflowId: workflowId.provision(key),
+        args: [{ count: 2, ttlSeconds: 3, size: 'small', idempotencyKey: key }],
+      });
+      const names = await waitUntil('reserved names', async () => {
+        const s = (await handle.query('status')) as ProvisionStatus;
+        return s.workers?.length === 2 ? s.workers.map((w) => w.name) : undefined;
+      });
+      const watched = client.workflow.getHandle(workflowId.burstWorker(names[0] as string));
+
+      const killedIn: string[] = [];
+      for (const phase of KILL_IN_PHASES) {
+        await waitUntil(
+          `phase ${phase}`,
+          async () => ((await watched.query('status')) as OperationStatus).phase === phase,
+          120_000,
+          100,
+        );
+        await new Promise((r) => setTimeout(r, 700)); // inside the step's activity
+        await proc.kill('SIGKILL');
+        killedIn.push(phase);
+        proc = await start();
+      }
+      expect(killedIn).toEqual(KILL_IN_PHASES);
+
+      const provision = (await handle.result()) as ProvisionWorkersResult;
+      expect(provision.workers.map((w) => w.outcome)).toEqual(['ready', 'ready']);
+      for (const name of names) {
+        const result = (await client.workflow
+          .getHandle(workflowId.burstWorker(name))
+          .result()) as BurstWorkerResult;
+        expect(result.outcome).toBe('expired');
+        expect(history.ids.get(name)?.size, `VMs ever created for ${name}`).toBe(1);
+        await expect(core.readNode({ name })).rejects.toThrow();
+      }
+      expect(history.ids.size).toBe(2);
+      expect(await vms.listOwnedVms()).toEqual([]);
+    } finally {
+      await proc.kill('SIGKILL');
+      history.stop();
+      await close();
+      await vms.close();
+    }
+  }, 420_000);
+
+  it('shuts down gracefully on SIGTERM', async () => {
+    const config = testConfig();
+    const proc = spawnWorkerProcess(config, uniqueName('tq-term'), {
+      bundlePath: await testWorkflowBundle(),
+    });
+    await proc.ready;
+    const code = await proc.kill('SIGTERM');
+    expect(code).toBe(0);
+    expect(proc.output()).toMatch(/SIGTERM received, shutting down/);
+    expect(proc.output()).toMatch(/worker stopped/);
+  });
+});
