@@ -262,7 +262,7 @@ export async function drainNode(
         });
         t.evicted = true;
         delete t.pdb;
-        report();
+        report(true);
         return;
       } catch (err) {
         const status = statusOf(err);
@@ -273,12 +273,13 @@ export async function drainNode(
           return;
         }
         if (status === 429 || (status === 500 && /disruption budget/i.test(messageOf(err)))) {
+          const wasWaiting = t.pdb !== undefined;
           const covering = pdbsFor(t.pod, pdbs);
           t.pdb =
             covering.find((p) => (p.status?.disruptionsAllowed ?? 0) <= 0)?.metadata?.name ??
             covering[0]?.metadata?.name ??
             'unknown';
-          report();
+          report(!wasWaiting);
           if (pastDeadline()) return;
           const wait = opts.evictionRetrySeconds * 1000;
           await sleep(
