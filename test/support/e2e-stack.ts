@@ -121,7 +121,6 @@ export function structured<T>(r: CallToolResult): T {
   return r.structuredContent as T;
 }
 
-export function errorOf(r: CallToolResult): { code: string; message: string; rule?: string } | undefined {
-  return (r.structuredContent as { error?: { code: string; message: string; rule?: string } } | undefined)
-    ?.error;
+export function errorOf(r: CallToolResult): ToolErrorBody | undefined {
+  return toolErrorOf(r);
 }
