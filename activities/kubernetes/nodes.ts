@@ -201,6 +201,8 @@ export async function deleteNode(
   config: Config,
   name: string,
   expectedUid: string,
+  /** Test seam: runs between the safety check and the DELETE (to prove the precondition holds a race). */
+  hooks: { afterCheck?: () => Promise<void> } = {},
 ): Promise<{ deleted: boolean }> {
   for (let attempt = 0; ; attempt++) {
     const node = await getNodeOrNull(k, name);
@@ -217,6 +219,7 @@ export async function deleteNode(
         { worker: name, expectedUid, actualUid: uid },
       );
     }
+    await hooks.afterCheck?.();
     try {
       await kubeCall(k, `delete node ${name}`, () =>
         k.core.deleteNode({

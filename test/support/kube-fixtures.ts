@@ -149,6 +149,10 @@ export async function createNode(k: KubeClients, f: NodeFixture): Promise<V1Node
   return k.core.createNode({ body: nodeObject(f) });
 }
 
+export async function mergePatchNode(k: KubeClients, name: string, body: object): Promise<V1Node> {
+  return k.core.patchNode({ name, body }, MERGE_PATCH);
+}
+
 export async function setNodeReady(k: KubeClients, name: string, ready: boolean): Promise<void> {
   const status = {
     conditions: [
