@@ -146,8 +146,26 @@ export class McpVmProvider implements VmProvider {
     return name;
   }
 
+  /** Read-only operations: safe to repeat, so a few quick retries hide single transient failures. */
+  private static readonly READS = new Set<McpOperation>(['list', 'nextId', 'taskStatus']);
+
   /** Calls the tool of an operation; returns its JSON answer. */
   private async call<T>(op: McpOperation, args: Record<string, unknown>): Promise<T> {
+    if (!McpVmProvider.READS.has(op)) return this.callOnce<T>(op, args);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.callOnce<T>(op, args);
+      } catch (err) {
+        const retryable =
+          (err instanceof VmProviderError && err.retryable) ||
+          (err instanceof ToolError && err.retryable && !err.alreadyExists && !err.notFound);
+        if (!retryable || attempt >= 4) throw err;
+        await sleep(50 * 2 ** attempt);
+      }
+    }
+  }
+
+  private async callOnce<T>(op: McpOperation, args: Record<string, unknown>): Promise<T> {
     const name = this.toolName(op);
     let client: Client;
     try {
