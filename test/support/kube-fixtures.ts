@@ -314,7 +314,7 @@ export async function createPdb(
   ns: string,
   name: string,
   app: string,
-  spec: { maxUnavailable?: number; minAvailable?: number },
+  spec: { maxUnavailable?: number | string; minAvailable?: number | string },
 ): Promise<void> {
   await k.policy.createNamespacedPodDisruptionBudget({
     namespace: ns,
