@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, PolicyV1Api } from '@kubernetes/client-node';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
@@ -184,6 +184,74 @@ describe('MCP server end to end', () => {
     } finally {
       await client.close();
       await core.deleteNode({ name }).catch(() => undefined);
+    }
+  });
+
+  it('a second drain while one runs returns the running operation id; cancel, then a forced destroy needs the dry-run token', async () => {
+    const client = await httpClient(http.url);
+    const kc = kubeConfig();
+    const core = kc.makeApiClient(CoreV1Api);
+    const policy = kc.makeApiClient(PolicyV1Api);
+    const namespace = uniqueName('mcp-e2e');
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    try {
+      const p = structured<{ operation_id: string; workers: Array<{ name: string }> }>(
+        await callTool(client, 'provision_workers', { count: 1, ttl: 1, size: 'small' }),
+      );
+      const name = p.workers[0]!.name;
+      expect((await waitForOperation(client, p.operation_id)).execution_status).toBe('completed');
+      // A pod no PodDisruptionBudget lets go: the drain waits for its deadline.
+      await core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name: 'held', labels: { app: 'held' } },
+          spec: { nodeName: name, containers: [{ name: 'c', image: 'busybox' }] },
+        },
+      });
+      await policy.createNamespacedPodDisruptionBudget({
+        namespace,
+        body: {
+          metadata: { name: 'hold' },
+          spec: { maxUnavailable: 0, selector: { matchLabels: { app: 'held' } } },
+        },
+      });
+      const args = { worker_id: name, force: true, timeout_seconds: 300 };
+      const first = structured<{ operation_id: string }>(await callTool(client, 'drain_worker', args));
+      const second = await callTool(client, 'drain_worker', args);
+      expect(errorOf(second)).toMatchObject({
+        code: ErrorCode.OperationInProgress,
+        operation_id: first.operation_id,
+      });
+
+      const cancelled = structured<{ cancel_requested: boolean }>(
+        await callTool(client, 'cancel_operation', { operation_id: first.operation_id }),
+      );
+      expect(cancelled.cancel_requested).toBe(true);
+      expect((await waitForOperation(client, first.operation_id)).execution_status).toBe('cancelled');
+
+      // force=true needs confirmation; this client cannot elicit, so it needs the dry-run token.
+      const refused = await callTool(client, 'destroy_worker', { worker_id: name, force: true });
+      expect(errorOf(refused)?.code).toBe(ErrorCode.ConfirmationRequired);
+      expect(
+        structured<{ count: number }>(
+          await callTool(client, 'list_operations', { worker: name, type: 'destroy' }),
+        ).count,
+      ).toBe(0);
+      const dry = structured<{ confirmation_token: string }>(
+        await callTool(client, 'destroy_worker', { worker_id: name, force: true, dry_run: true }),
+      );
+      const destroy = structured<{ operation_id: string }>(
+        await callTool(client, 'destroy_worker', {
+          worker_id: name,
+          force: true,
+          confirmation_token: dry.confirmation_token,
+        }),
+      );
+      await policy.deleteNamespacedPodDisruptionBudget({ name: 'hold', namespace });
+      expect((await waitForOperation(client, destroy.operation_id)).execution_status).toBe('completed');
+    } finally {
+      await client.close();
+      await core.deleteNamespace({ name: namespace }).catch(() => undefined);
     }
   });
 
