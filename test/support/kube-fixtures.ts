@@ -369,3 +369,51 @@ export async function waitRunning(
     `${count} running pods of ${ns}/${app}`,
   );
 }
+
+/** Pods per node and CPU (millicores) per pod of node i in the scale fixtures. */
+export const scalePodsOf = (i: number): number => i % 21;
+export const scaleCpuOf = (i: number): number => ((i % 7) + 1) * 100;
+export const scaleNodeName = (group: string, i: number): string => `${group}-${String(i).padStart(4, '0')}`;
+
+/**
+ * Seeds `nodes` non-kwok nodes (every 10th a burst worker) and i % 21 pods on node i
+ * (9,948 pods for 1,000 nodes), bound with spec.nodeName so no scheduler is involved.
+ */
+export async function seedScale(
+  k: KubeClients,
+  group: string,
+  nodes: number,
+  concurrency = 64,
+): Promise<void> {
+  await createNamespace(k, group);
+  const idx = Array.from({ length: nodes }, (_, i) => i);
+  await mapLimit(idx, concurrency, (i) =>
+    createNode(k, {
+      name: scaleNodeName(group, i),
+      group,
+      ready: 'missing',
+      ...(i % 10 === 0 ? burstMarks({ vmId: `vm-${i}`, ttlHours: String((i % 5) + 1) }) : {}),
+    }),
+  );
+  const pods = idx.flatMap((i) => Array.from({ length: scalePodsOf(i) }, (_, j) => ({ i, j })));
+  await mapLimit(pods, concurrency, ({ i, j }) =>
+    k.core.createNamespacedPod({
+      namespace: group,
+      body: {
+        metadata: { name: `p-${i}-${j}` },
+        spec: {
+          nodeName: scaleNodeName(group, i),
+          tolerations: [{ operator: 'Exists' }],
+          automountServiceAccountToken: false,
+          containers: containers(`${scaleCpuOf(i)}m`, '1Mi'),
+        },
+      },
+    }),
+  );
+}
+
+/** Removes what seedScale created: pods force-deleted in one call, nodes in one call. */
+export async function cleanupScale(k: KubeClients, group: string): Promise<void> {
+  await deleteNamespace(k, group);
+  await k.core.deleteCollectionNode({ labelSelector: `${ISOLATION_KEY}=${group}` });
+}
