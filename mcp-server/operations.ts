@@ -80,6 +80,8 @@ export interface Operations {
   uiUrl(operationId: string): string;
   /** Starts provisionWorkers, or joins the run with the same idempotency key. */
   startProvision(input: ProvisionWorkersInput): Promise<StartedOperation & { existing: boolean }>;
+  /** The provision operation of this idempotency key, if one was ever started. */
+  findProvision(idempotencyKey: string): Promise<StartedOperation | null>;
   provisionStatus(operationId: string): Promise<ProvisionStatus | null>;
   /** @throws WorkerError(OperationInProgress) with the running operation's id. */
   startDrain(input: DrainWorkerInput): Promise<StartedOperation>;
@@ -256,6 +258,14 @@ export function createTemporalOperations(config: Config): Operations {
         }
         throw err;
       }
+    },
+    async findProvision(idempotencyKey) {
+      const id = workflowId.provision(idempotencyKey);
+      const found = await client.workflow
+        .getHandle(id)
+        .describe()
+        .catch(() => null);
+      return found ? { operationId: id, runId: found.runId, uiUrl: uiUrl(id) } : null;
     },
     async provisionStatus(operationId) {
       return queryStatus<ProvisionStatus>(operationId);

@@ -87,17 +87,23 @@ export function registerProvisionWorkersTool(host: ToolHost, deps: ServerDeps): 
     outputSchema: ProvisionWorkersOutputSchema,
     async handler(args, ctx: ToolContext) {
       const key = args.idempotency_key ?? randomUUID();
-      let started: Awaited<ReturnType<typeof deps.operations.startProvision>> | undefined;
-      await deps.limiter.reserve(args.count, async () => {
-        started = await deps.operations.startProvision({
-          count: args.count,
-          ttlSeconds: args.ttl * 3600,
-          size: args.size,
-          idempotencyKey: key,
-          requestedBy: ctx.caller,
+      // A repeated idempotency key joins the earlier operation: no new workers, so no limit applies.
+      const earlier = args.idempotency_key ? await deps.operations.findProvision(key) : null;
+      let started: Awaited<ReturnType<typeof deps.operations.startProvision>> | undefined = earlier
+        ? { ...earlier, existing: true }
+        : undefined;
+      if (!started) {
+        await deps.limiter.reserve(args.count, async () => {
+          started = await deps.operations.startProvision({
+            count: args.count,
+            ttlSeconds: args.ttl * 3600,
+            size: args.size,
+            idempotencyKey: key,
+            requestedBy: ctx.caller,
+          });
+          return { started: !started.existing };
         });
-        return { started: !started.existing };
-      });
+      }
       const op = started!;
 
       // The names are reserved by the workflow's first step; a dropped connection stops only this wait.

@@ -86,6 +86,8 @@ function fakeOperations(rec: Recorder, provisioned: () => ProvisionedWorker[]): 
         existing: false,
       };
     },
+    findProvision: async (key) =>
+      key === 'seen' ? { operationId: 'provision:seen', runId: 'r', uiUrl: 'http://ui/seen' } : null,
     async provisionStatus() {
       return {
         operationId: 'p',
@@ -388,6 +390,7 @@ describe('mcp server tools', () => {
     const full = setup({
       config: 'burst_workers: { max_burst_workers: 2 }',
       workers: [worker('bw-1'), worker('bw-2')],
+      provisioned: [{ name: 'bw-2', workflowId: 'burst-worker:bw-2', outcome: 'ready' }],
     });
     const r1 = await call(await full.connect(), 'provision_workers', { count: 1, ttl: 2, size: 'small' });
     expect(errorCode(r1)).toBe(ErrorCode.LimitExceeded);
@@ -405,6 +408,16 @@ describe('mcp server tools', () => {
     expect((r2.content[0] as { text: string }).text).toContain(retryAt);
     expect(full.rec.starts).toEqual([]);
     expect(hourly.rec.starts).toEqual([]);
+    // Repeating an earlier request's idempotency key starts nothing new, so the limits do not apply.
+    const replay = await call(await full.connect(), 'provision_workers', {
+      count: 1,
+      ttl: 2,
+      size: 'small',
+      idempotency_key: 'seen',
+    });
+    expect(replay.isError).toBeFalsy();
+    expect(replay.structuredContent).toMatchObject({ operation_id: 'provision:seen', existing: true });
+    expect(full.rec.starts).toEqual([]);
   });
 
   it('provision returns names and links at once, and sends progress while waiting', async () => {
