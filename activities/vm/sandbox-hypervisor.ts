@@ -26,6 +26,8 @@ import { listRecords, type SandboxVmRecord, sandboxProviderId, statusOf } from '
 
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 export const VM_DELETED_REASON = 'VmDeleted';
+/** Which sandbox (namespace) registered a node; lets the hypervisor list only its nodes. */
+export const SANDBOX_HYPERVISOR_LABEL = 'sandbox.burst-workers.io/hypervisor';
 
 export interface SandboxHypervisorOptions {
   /** Overrides of config provider.sandbox (tests). */
@@ -59,6 +61,7 @@ export function nodeFor(namespace: string, vm: SandboxVmRecord): V1Node {
         'beta.kubernetes.io/arch': 'amd64',
         'node.kubernetes.io/instance-type': vm.sizeName,
         type: 'kwok',
+        [SANDBOX_HYPERVISOR_LABEL]: namespace,
       },
     },
     spec: {
@@ -177,12 +180,13 @@ export function startSandboxHypervisor(
       if (statusOf(err) === 404) return [];
       throw err;
     });
-    const nodes = (await core.listNode({})).items;
+    const nodes = (await core.listNode({ labelSelector: `${SANDBOX_HYPERVISOR_LABEL}=${namespace}` })).items;
     const byName = new Map(nodes.map((n) => [n.metadata?.name ?? '', n]));
     const liveIds = new Set(vms.map(({ vm }) => vm.id));
     for (const { vm } of vms) {
       if (vm.state !== 'running' || vm.neverJoin || !vm.startedAt) continue;
       if (new Date(vm.startedAt).getTime() + bootMs > now) continue;
+      // A name held by a node that is not ours (409 on create) is never registered over.
       await register(vm, byName.get(vm.name));
     }
     for (const node of nodes) {
