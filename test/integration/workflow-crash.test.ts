@@ -18,6 +18,7 @@ import {
 import { kubeConfig, uniqueName } from '../support/stack.js';
 import {
   recordVmHistory,
+  saveHistory,
   spawnWorkerProcess,
   temporalClient,
   testConfig,
@@ -101,6 +102,8 @@ describe('worker process killed during each step', () => {
       }
       expect(history.ids.size).toBe(2);
       expect(await vms.listOwnedVms()).toEqual([]);
+      await saveHistory(client, workflowId.provision(key), 'provisionWorkers-worker-killed');
+      await saveHistory(client, workflowId.burstWorker(names[0] as string), 'burstWorker-worker-killed');
     } finally {
       await proc.kill('SIGKILL');
       history.stop();

@@ -3,18 +3,17 @@
  * worker *process* (`node --import tsx worker/main.ts`) that a test can SIGKILL and
  * start again.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, type KubeConfig, type V1ConfigMap, Watch } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { SANDBOX_VM_ID_LABEL } from '../../activities/vm/sandbox-state.js';
 import { type Config, parseConfig } from '../../core/config.js';
 import { createWorker, type RunningWorker, type WorkerOptions } from '../../worker/worker.js';
-import { dataDir, kubeconfigPath, temporalAddress, uniqueName } from './stack.js';
+import { dataDir, kubeconfigPath, temporalAddress, toolsBin, uniqueName } from './stack.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -242,10 +241,15 @@ export async function waitUntil<T>(
  * With BURST_RECORD_HISTORIES=1, saves a finished run's history under
  * test/fixtures/histories/<name>.json (the replay suite's determinism guard).
  */
-export async function saveHistory(client: Client, id: string, name: string): Promise<void> {
+export async function saveHistory(_client: Client, id: string, name: string): Promise<void> {
   if (process.env.BURST_RECORD_HISTORIES !== '1') return;
-  const history = await client.workflow.getHandle(id).fetchHistory();
   const dir = join(REPO_ROOT, 'test/fixtures/histories');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${name}.json`), historyToJSON(history));
+  // The CLI writes the proto3 JSON that historyFromJSON reads (as the Temporal UI download).
+  const out = execFileSync(
+    join(toolsBin(), 'temporal'),
+    ['workflow', 'show', '--address', temporalAddress(), '--workflow-id', id, '--output', 'json'],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  writeFileSync(join(dir, `${name}.json`), out);
 }
