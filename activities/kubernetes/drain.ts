@@ -160,6 +160,7 @@ export async function drainNode(
   const deadlineMs = drainDeadlineMs(opts, startMs);
   const deadlineIso = deadlineMs === null ? null : new Date(deadlineMs).toISOString();
   const signal = opts.signal;
+  if (signal?.aborted) throw abortError(signal);
 
   // 1. Refuse before touching anything when the options forbid a pod (kubectl's fatal filters).
   const node = await requireNode(k, name);
