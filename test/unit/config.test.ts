@@ -16,7 +16,11 @@ describe('parseConfig', () => {
   it('gives the seed defaults for an empty file', () => {
     const cfg = defaultConfig();
     expect(cfg.worker_sizes).toEqual(DEFAULT_WORKER_SIZES);
-    expect(cfg.safety.protected_worker_patterns).toEqual(['^master-.*', '^control-plane-.*', '^permanent-.*']);
+    expect(cfg.safety.protected_worker_patterns).toEqual([
+      '^master-.*',
+      '^control-plane-.*',
+      '^permanent-.*',
+    ]);
     expect(cfg.drain.grace_period_seconds).toBe(300);
     expect(cfg.drain.ignore_daemonsets).toBe(true);
     expect(cfg.burst_workers.label).toEqual({ key: 'worker-type', value: 'burst' });
@@ -30,7 +34,9 @@ describe('parseConfig', () => {
   });
 
   it('names the key path and the rule of a wrong type', () => {
-    const err = configError(() => parseConfig('drain:\n  timeout_seconds: "soon"\n', {}, 'worker-config.yaml'));
+    const err = configError(() =>
+      parseConfig('drain:\n  timeout_seconds: "soon"\n', {}, 'worker-config.yaml'),
+    );
     expect(err.code).toBe(ErrorCode.ConfigInvalid);
     expect(err.message).toContain('worker-config.yaml: drain.timeout_seconds:');
     expect(err.message).toMatch(/number/);
@@ -43,7 +49,9 @@ describe('parseConfig', () => {
   });
 
   it('rejects an invalid protected pattern with its index', () => {
-    const err = configError(() => parseConfig('safety:\n  protected_worker_patterns: ["^ok", "(unclosed"]\n'));
+    const err = configError(() =>
+      parseConfig('safety:\n  protected_worker_patterns: ["^ok", "(unclosed"]\n'),
+    );
     expect(err.message).toContain('safety.protected_worker_patterns[1]: must be a valid regular expression');
   });
 
@@ -79,7 +87,9 @@ describe('parseConfig', () => {
   });
 
   it('ignores empty environment values', () => {
-    expect(parseConfig('kubernetes:\n  context: keep\n', { KUBECTL_CONTEXT: '' }).kubernetes.context).toBe('keep');
+    expect(parseConfig('kubernetes:\n  context: keep\n', { KUBECTL_CONTEXT: '' }).kubernetes.context).toBe(
+      'keep',
+    );
   });
 
   it('names the variable of a bad numeric override', () => {
@@ -93,7 +103,9 @@ describe('parseConfig', () => {
   });
 
   it('accepts extra worker sizes', () => {
-    const cfg = parseConfig('worker_sizes:\n  tiny: { cpu: 1, memory_gb: 1, disk_gb: 10 }\n  medium: { cpu: 4, memory_gb: 8, disk_gb: 100 }\n');
+    const cfg = parseConfig(
+      'worker_sizes:\n  tiny: { cpu: 1, memory_gb: 1, disk_gb: 10 }\n  medium: { cpu: 4, memory_gb: 8, disk_gb: 100 }\n',
+    );
     expect(Object.keys(cfg.worker_sizes)).toEqual(['tiny', 'medium']);
   });
 });
