@@ -31,7 +31,8 @@ export function kubeConfig(): KubeConfig {
 
 export function temporalAddress(): string {
   const address = inject('temporalAddress');
-  if (!address) throw new Error('the test stack is not running (Temporal address not provided by global setup)');
+  if (!address)
+    throw new Error('the test stack is not running (Temporal address not provided by global setup)');
   return address;
 }
 
