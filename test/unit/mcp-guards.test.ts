@@ -1,5 +1,8 @@
 /** Pure guards of the MCP server: HTTP Host/Origin/bearer checks, confirmation tokens, provision limits. */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { createAuditLog } from '../../mcp-server/audit.js';
 import { createConfirmationTokens } from '../../mcp-server/confirmation.js';
 import { checkLimits, HOUR_MS } from '../../mcp-server/rate-limit.js';
@@ -126,7 +129,54 @@ describe('modes and audit', () => {
       password: '[redacted]',
     });
   });
+  it('writes one JSON line per record to a file readable by its owner only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bwm-audit-'));
+    try {
+      const file = join(dir, 'audit.jsonl');
+      const log = createAuditLog(file, { stdoutIsProtocol: false });
+      const entry = {
+        time: '2026-01-01T00:00:00.000Z',
+        caller: 'token:ab12',
+        tool: 'destroy_worker',
+        arguments: redactArguments({ worker_id: 'bw-1', confirmation_token: 'secret-token' }),
+        operation_id: 'destroy:bw-1:1',
+        result: 'ok' as const,
+      };
+      log.record(entry);
+      log.record({ ...entry, result: 'error', operation_id: null });
+      const text = readFileSync(file, 'utf8');
+      expect(text).not.toContain('secret-token');
+      const lines = text.trimEnd().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(JSON.parse(lines[0]!)).toEqual({ audit: true, ...entry });
+      expect(JSON.parse(lines[1]!)).toMatchObject({ result: 'error', operation_id: null });
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('a disabled audit log writes nothing', () => {
-    expect(() => createAuditLog('', { stdoutIsProtocol: false }).record({} as never)).not.toThrow();
+    const out = vi.spyOn(process.stdout, 'write');
+    const err = vi.spyOn(process.stderr, 'write');
+    try {
+      createAuditLog('', { stdoutIsProtocol: false }).record({ tool: 'destroy_worker' } as never);
+      expect(out).not.toHaveBeenCalled();
+      expect(err).not.toHaveBeenCalled();
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+  });
+  it('on stdio, where stdout carries the protocol, "stdout" goes to stderr', () => {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      createAuditLog('stdout', { stdoutIsProtocol: true }).record({ tool: 'drain_worker' } as never);
+      expect(out).not.toHaveBeenCalled();
+      expect(JSON.parse(String(err.mock.calls[0]?.[0]))).toEqual({ audit: true, tool: 'drain_worker' });
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
   });
 });
