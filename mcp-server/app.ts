@@ -26,6 +26,10 @@ export function buildDeps(
       return [...nodes.map((n) => n.name), ...runs];
     },
     startsSince: (since) => operations.burstWorkerStartsSince(since),
+    async reservedNames(operationId) {
+      const status = await operations.provisionStatus(operationId);
+      return status?.workers?.length ? status.workers.map((w) => w.name) : null;
+    },
   });
   return {
     config,

@@ -13,7 +13,19 @@ export interface LimitSources {
   activeBurstWorkers(): Promise<string[]>;
   /** Start times (ms) of burst workers started since `sinceMs`. */
   startsSince(sinceMs: number): Promise<number[]>;
+  /**
+   * Names that a provision operation started by this process has reserved, or null
+   * while it has not reserved them yet (its children are not visible anywhere then).
+   */
+  reservedNames?(operationId: string): Promise<string[] | null>;
 }
+
+/**
+ * How long this process counts its own provisions on top of what the cluster and
+ * Temporal's visibility show: long enough for the children to be listed, short enough
+ * that a destroyed worker stops counting soon after.
+ */
+export const PENDING_RESERVATION_MS = 5 * 60_000;
 
 export interface Limits {
   max_burst_workers: number;
@@ -75,7 +87,7 @@ export interface ProvisionLimiter {
    * requests cannot both pass on the same headroom.
    * @throws WorkerError(LimitExceeded) naming the rule and when it is allowed again.
    */
-  reserve(count: number, start: () => Promise<{ started: boolean }>): Promise<void>;
+  reserve(count: number, start: () => Promise<{ started: boolean; operationId?: string }>): Promise<void>;
 }
 
 export function createProvisionLimiter(
@@ -85,26 +97,49 @@ export function createProvisionLimiter(
 ): ProvisionLimiter {
   let chain: Promise<unknown> = Promise.resolve();
   const local: number[] = [];
+  // Provisions this process started: their workers count before the cluster or
+  // Temporal's visibility shows them (a child run starts a moment after its parent).
+  let pending: Array<{ t: number; count: number; operationId: string | undefined }> = [];
+  const activeNames = async (t: number): Promise<Set<string>> => {
+    pending = pending.filter((p) => p.t > t - PENDING_RESERVATION_MS);
+    const [visible, reserved] = await Promise.all([
+      sources.activeBurstWorkers(),
+      Promise.all(
+        pending.map(async (p) =>
+          p.operationId && sources.reservedNames
+            ? await sources.reservedNames(p.operationId).catch(() => null)
+            : null,
+        ),
+      ),
+    ]);
+    const names = new Set(visible);
+    pending.forEach((p, i) => {
+      const known = reserved[i];
+      if (known && known.length > 0) for (const n of known) names.add(n);
+      else for (let k = 0; k < p.count; k++) names.add(`\u0000pending:${p.t}:${i}:${k}`);
+    });
+    return names;
+  };
   return {
     reserve(count, start) {
       const run = chain.then(async () => {
         const t = now();
-        const [active, starts] = await Promise.all([
-          sources.activeBurstWorkers(),
-          sources.startsSince(t - HOUR_MS),
-        ]);
+        const [active, starts] = await Promise.all([activeNames(t), sources.startsSince(t - HOUR_MS)]);
         // Local starts not yet visible in Temporal's visibility store count too.
         const recentLocal = local.filter((s) => s > t - HOUR_MS);
         const merged = starts.length >= recentLocal.length ? starts : recentLocal;
-        const verdict = checkLimits(count, new Set(active).size, merged, limits, t);
+        const verdict = checkLimits(count, active.size, merged, limits, t);
         if (!verdict.allowed) {
           throw new WorkerError(ErrorCode.LimitExceeded, verdict.message, {
             rule: verdict.rule,
             retry_at: verdict.retry_at,
           });
         }
-        const { started } = await start();
-        if (started) for (let i = 0; i < count; i++) local.push(t);
+        const { started, operationId } = await start();
+        if (started) {
+          for (let i = 0; i < count; i++) local.push(t);
+          pending.push({ t, count, operationId });
+        }
       });
       chain = run.catch(() => undefined);
       return run;

@@ -101,7 +101,7 @@ export function registerProvisionWorkersTool(host: ToolHost, deps: ServerDeps): 
             idempotencyKey: key,
             requestedBy: ctx.caller,
           });
-          return { started: !started.existing };
+          return { started: !started.existing, operationId: started.operationId };
         });
       }
       const op = started!;

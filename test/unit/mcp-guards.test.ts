@@ -3,9 +3,15 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { ErrorCode } from '../../core/errors.js';
 import { createAuditLog } from '../../mcp-server/audit.js';
 import { createConfirmationTokens } from '../../mcp-server/confirmation.js';
-import { checkLimits, HOUR_MS } from '../../mcp-server/rate-limit.js';
+import {
+  checkLimits,
+  createProvisionLimiter,
+  HOUR_MS,
+  PENDING_RESERVATION_MS,
+} from '../../mcp-server/rate-limit.js';
 import { modeRefusal, redactArguments } from '../../mcp-server/tool-host.js';
 import {
   bearerMatches,
@@ -100,6 +106,78 @@ describe('provision limits', () => {
     expect(Date.parse(v.retry_at!)).toBe(now - 50 * 60_000 + HOUR_MS + 1000);
     expect(v.message).toContain(v.retry_at!);
     expect(checkLimits(5, 0, [], limits, now)).toMatchObject({ allowed: false, retry_at: null });
+  });
+});
+
+describe('provision limiter', () => {
+  const limits = { max_burst_workers: 3, provisions_per_hour: 100 };
+
+  it('counts its own provisions before visibility shows them (back-to-back requests)', async () => {
+    let now = 1_000_000;
+    const reserved = new Map<string, string[] | null>();
+    const limiter = createProvisionLimiter(
+      limits,
+      {
+        activeBurstWorkers: async () => [], // visibility has not caught up with anything
+        startsSince: async () => [],
+        reservedNames: async (op) => reserved.get(op) ?? null,
+      },
+      () => now,
+    );
+    const started: string[] = [];
+    const start = (op: string) => async () => {
+      started.push(op);
+      return { started: true, operationId: op };
+    };
+    await limiter.reserve(2, start('provision:a'));
+    // names not reserved yet: the two workers still count
+    await expect(limiter.reserve(2, start('provision:b'))).rejects.toMatchObject({
+      code: ErrorCode.LimitExceeded,
+      details: { rule: 'max_burst_workers' },
+    });
+    await limiter.reserve(1, start('provision:c'));
+    expect(started).toEqual(['provision:a', 'provision:c']);
+    await expect(limiter.reserve(1, start('provision:d'))).rejects.toMatchObject({
+      code: ErrorCode.LimitExceeded,
+    });
+    // After the reservation window, only what the cluster and Temporal show counts.
+    now += PENDING_RESERVATION_MS + 1;
+    await limiter.reserve(3, start('provision:e'));
+    expect(started).toEqual(['provision:a', 'provision:c', 'provision:e']);
+  });
+
+  it('does not count a worker twice once its name is visible', async () => {
+    let visible = ['bw-a'];
+    const names: Record<string, string[]> = { 'provision:x': ['bw-b'], 'provision:y': ['bw-c'] };
+    const limiter = createProvisionLimiter(limits, {
+      activeBurstWorkers: async () => visible,
+      startsSince: async () => [],
+      reservedNames: async (op) => names[op] ?? null,
+    });
+    await limiter.reserve(1, async () => ({ started: true, operationId: 'provision:x' }));
+    visible = ['bw-a', 'bw-b']; // bw-b is now listed and reserved by provision:x: counted once
+    await limiter.reserve(1, async () => ({ started: true, operationId: 'provision:y' }));
+    // bw-a, bw-b and bw-c (reserved, not listed yet) make 3 = max_burst_workers
+    await expect(
+      limiter.reserve(1, async () => ({ started: true, operationId: 'provision:z' })),
+    ).rejects.toMatchObject({ code: ErrorCode.LimitExceeded });
+  });
+
+  it('serializes concurrent requests so two cannot share the same headroom', async () => {
+    let visible: string[] = [];
+    const limiter = createProvisionLimiter(limits, {
+      activeBurstWorkers: async () => visible,
+      startsSince: async () => [],
+    });
+    const results = await Promise.allSettled([
+      limiter.reserve(2, async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        visible = ['bw-1', 'bw-2'];
+        return { started: true };
+      }),
+      limiter.reserve(2, async () => ({ started: true })),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
   });
 });
 
