@@ -44,6 +44,7 @@ export interface ActivityDeps {
   /**
    * Test hooks (to SIGKILL a worker mid-step): extra delay in ms by activity name, before
    * the activity runs (`name`) or after its side effect, before it returns (`name:after`).
+   * Each delay is announced on stderr as `[activity-delay] <hook> <workflow id> <ms>ms`.
    */
   delaysMs?: Readonly<Record<string, number>>;
   now?: () => Date;
@@ -127,11 +128,18 @@ function wrap<T extends Record<string, AsyncFn>>(fns: T, delaysMs: Readonly<Reco
         ? setInterval(() => ctx.heartbeat(progressByContext.get(ctx)), HEARTBEAT_INTERVAL_MS)
         : undefined;
       try {
-        const before = delaysMs[name];
-        if (before) await sleep(before, ctx?.cancellationSignal);
+        const linger = async (hook: string) => {
+          const ms = delaysMs[hook];
+          if (!ms) return;
+          // Announced on stderr so that a test can kill the process inside this window.
+          process.stderr.write(
+            `[activity-delay] ${hook} ${ctx?.info.workflowExecution?.workflowId ?? '-'} ${ms}ms\n`,
+          );
+          await sleep(ms, ctx?.cancellationSignal);
+        };
+        await linger(name);
         const result = await fn(...args);
-        const after = delaysMs[`${name}:after`];
-        if (after) await sleep(after, ctx?.cancellationSignal);
+        await linger(`${name}:after`);
         return result;
       } catch (err) {
         throw toFailure(err);

@@ -39,13 +39,14 @@ const DELAYS_MS = {
   'deleteVm:after': 2500,
   'deleteNode:after': 2500,
 };
-const KILL_IN_PHASES = [
-  'creating_vm',
-  'waiting_for_node',
-  'labelling',
-  'draining',
-  'deleting_vm',
-  'deleting_node',
+/** Phase of the burst worker → the delay hook inside which the worker process is killed. */
+const KILL_IN_PHASES: ReadonlyArray<readonly [string, string]> = [
+  ['creating_vm', 'createVm:after'],
+  ['waiting_for_node', 'waitForNodeReady'],
+  ['labelling', 'markBurstNode:after'],
+  ['draining', 'drainNode:after'],
+  ['deleting_vm', 'deleteVm:after'],
+  ['deleting_node', 'deleteNode:after'],
 ];
 
 describe('worker process killed during each step', () => {
@@ -76,19 +77,34 @@ describe('worker process killed during each step', () => {
       const watched = client.workflow.getHandle(workflowId.burstWorker(names[0] as string));
 
       const killedIn: string[] = [];
-      for (const phase of KILL_IN_PHASES) {
+      for (const [phase, hook] of KILL_IN_PHASES) {
+        // The activity announces its delay window once its side effect is applied ("…:after");
+        // waiting for that line, not polling the phase, makes the kill land inside the step.
+        const line = `[activity-delay] ${hook} ${watched.workflowId} `;
         await waitUntil(
-          `phase ${phase}`,
-          async () => ((await watched.query('status')) as OperationStatus).phase === phase,
-          120_000,
-          100,
+          `the ${hook} window of ${watched.workflowId}`,
+          async () => {
+            if (proc.output().includes(line)) return true;
+            throw new Error(
+              `no "${line.trim()}" yet; worker output ends with:\n${proc.output().slice(-3000)}`,
+            );
+          },
+          180_000,
+          50,
         );
-        await new Promise((r) => setTimeout(r, 700)); // inside the step's activity
         await proc.kill('SIGKILL');
-        killedIn.push(phase);
         proc = await start();
+        // The killed activity is retried only after its heartbeat timeout: still in that step.
+        const status = await waitUntil(
+          'a status query answered by the new worker',
+          async () => (await watched.query('status')) as OperationStatus,
+          60_000,
+          200,
+        );
+        expect(status.phase, `phase after a kill in ${hook}`).toBe(phase);
+        killedIn.push(phase);
       }
-      expect(killedIn).toEqual(KILL_IN_PHASES);
+      expect(killedIn).toEqual(KILL_IN_PHASES.map(([phase]) => phase));
 
       const provision = (await handle.result()) as ProvisionWorkersResult;
       expect(provision.workers.map((w) => w.outcome)).toEqual(['ready', 'ready']);
