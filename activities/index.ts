@@ -15,7 +15,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import type { Config } from '../core/config.js';
-import { ErrorCode, NON_RETRYABLE_CODES, WorkerError } from '../core/errors.js';
+import { ACTIVITY_FINAL_CODES, ErrorCode, WorkerError } from '../core/errors.js';
 import { MANAGED_BY_LABEL, STARTUP_TAINT_KEY, VM_ID_ANNOTATION } from '../core/labels.js';
 import {
   type BurstWorkerResult,
@@ -103,10 +103,7 @@ export function toFailure(err: unknown): unknown {
     });
   }
   if (err instanceof WorkerError) {
-    const nonRetryable =
-      NON_RETRYABLE_CODES.includes(err.code) ||
-      err.code === ErrorCode.JoinTimeout ||
-      err.code === ErrorCode.OperationInProgress;
+    const nonRetryable = ACTIVITY_FINAL_CODES.includes(err.code);
     return ApplicationFailure.create({
       message: err.message,
       type: err.code,

@@ -73,6 +73,17 @@ export const NON_RETRYABLE_CODES: readonly ErrorCode[] = [
   ErrorCode.ConfirmationRequired,
 ];
 
+/**
+ * Codes that end an activity at once: what retrying cannot fix, plus outcomes that a
+ * deadline or another running operation decided (retrying would only repeat them).
+ */
+export const ACTIVITY_FINAL_CODES: readonly ErrorCode[] = [
+  ...NON_RETRYABLE_CODES,
+  ErrorCode.DrainTimeout,
+  ErrorCode.JoinTimeout,
+  ErrorCode.OperationInProgress,
+];
+
 export function isWorkerError(err: unknown): err is WorkerError {
   return err instanceof WorkerError;
 }

@@ -2,7 +2,7 @@
  * Retry policies of the activities, as plain data (pure: workflows import this file).
  * The shape matches Temporal's `RetryPolicy`, so workflows pass it to `proxyActivities`.
  */
-import { ErrorCode } from './errors.js';
+import { ACTIVITY_FINAL_CODES, ErrorCode } from './errors.js';
 
 export interface ActivityRetryPolicy {
   initialInterval: string;
@@ -43,21 +43,7 @@ export const KUBE_ACTIVITY_RETRY: ActivityRetryPolicy = {
   backoffCoefficient: 2,
   maximumInterval: '20s',
   maximumAttempts: 20,
-  nonRetryableErrorTypes: [
-    ErrorCode.ValidationFailed,
-    ErrorCode.ConfigInvalid,
-    ErrorCode.WorkerNotFound,
-    ErrorCode.PermanentWorker,
-    ErrorCode.ProtectedWorker,
-    ErrorCode.NotDrained,
-    ErrorCode.PreconditionFailed,
-    ErrorCode.LimitExceeded,
-    ErrorCode.DrainBlocked,
-    ErrorCode.DrainTimeout,
-    ErrorCode.JoinTimeout,
-    ErrorCode.OperationInProgress,
-    ErrorCode.ProviderFatal,
-  ],
+  nonRetryableErrorTypes: [...ACTIVITY_FINAL_CODES],
 };
 
 /** Waits that end on their own deadline (registration, launch): the deadline is the only limit. */
