@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { createVmProvider } from '../../activities/vm/index.js';
 import {
   type BurstWorkerResult,
-  type OperationStatus,
   type ProvisionStatus,
   type ProvisionWorkersResult,
   WorkflowType,
@@ -93,15 +92,12 @@ describe('worker process killed during each step', () => {
           50,
         );
         await proc.kill('SIGKILL');
+        // The server still sees the step's activity as running (until its heartbeat timeout):
+        // the kill landed inside it.
+        const described = await watched.describe();
+        const pending = (described.raw.pendingActivities ?? []).map((a) => a.activityType?.name);
+        expect(pending, `pending activities after a kill in ${phase}`).toContain(hook.replace(':after', ''));
         proc = await start();
-        // The killed activity is retried only after its heartbeat timeout: still in that step.
-        const status = await waitUntil(
-          'a status query answered by the new worker',
-          async () => (await watched.query('status')) as OperationStatus,
-          60_000,
-          200,
-        );
-        expect(status.phase, `phase after a kill in ${hook}`).toBe(phase);
         killedIn.push(phase);
       }
       expect(killedIn).toEqual(KILL_IN_PHASES.map(([phase]) => phase));
