@@ -21,6 +21,7 @@ import {
   type BurstWorkerResult,
   type DrainWorkerResult,
   MessageName,
+  WorkflowType,
   workflowId,
 } from '../core/operations.js';
 import { HEARTBEAT_INTERVAL_MS } from '../core/retry.js';
@@ -235,10 +236,24 @@ export function createActivities(deps: ActivityDeps) {
       };
     },
 
-    /** Burst workers that exist or are being created: burst nodes and owned VMs, by name. */
+    /**
+     * Burst workers that exist or are being created, by name: burst nodes, owned VMs, and
+     * the running lifetime runs of this task queue (a run counts before its VM exists).
+     */
     async countBurstWorkers(): Promise<{ total: number }> {
-      const [nodes, owned] = await Promise.all([listAllNodes(kube), vms.listOwnedVms()]);
-      const names = new Set<string>(owned.map((v) => v.name));
+      const taskQueue = currentContext()?.info.taskQueue ?? config.temporal.task_queue;
+      const runs = async (): Promise<string[]> => {
+        const names: string[] = [];
+        const prefix = workflowId.burstWorker('');
+        for await (const info of temporal.workflow.list({
+          query: `WorkflowType = '${WorkflowType.burstWorker}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
+        })) {
+          if (info.workflowId.startsWith(prefix)) names.push(info.workflowId.slice(prefix.length));
+        }
+        return names;
+      };
+      const [nodes, owned, running] = await Promise.all([listAllNodes(kube), vms.listOwnedVms(), runs()]);
+      const names = new Set<string>([...owned.map((v) => v.name), ...running]);
       for (const n of nodes) {
         if (workerTypeOf(n, config.burst_workers.label) === 'burst') names.add(n.metadata?.name ?? '');
       }
