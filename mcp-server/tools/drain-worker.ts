@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DrainPlan } from '../../core/drain.js';
 import { checkDestructible } from '../../core/safety.js';
 import { DrainOptionsSchema, WorkerIdSchema } from '../../core/schemas.js';
 import type { ServerDeps } from '../deps.js';
@@ -33,20 +34,36 @@ const PlanEntrySchema = z
   })
   .loose();
 
+export const DrainPlanSchema = z.object({
+  unschedulable: z.boolean(),
+  refused: z.boolean(),
+  counts: z.record(z.string(), z.number()),
+  entries: z.array(PlanEntrySchema),
+});
+
 export const DrainWorkerOutputSchema = z.object({
   worker: z.string(),
   dry_run: z.boolean(),
   operation_id: z.string().optional(),
   ui_url: z.string().optional(),
-  plan: z
-    .object({
-      unschedulable: z.boolean(),
-      refused: z.boolean(),
-      counts: z.record(z.string(), z.number()),
-      entries: z.array(PlanEntrySchema),
-    })
-    .optional(),
+  plan: DrainPlanSchema.optional(),
 });
+
+/** The plan as structured content and as readable lines. */
+export function renderDrainPlan(plan: DrainPlan): { plan: z.infer<typeof DrainPlanSchema>; lines: string[] } {
+  const head = plan.refused
+    ? `A drain of ${plan.worker} with these options would be refused:`
+    : `Drain plan for ${plan.worker} (${plan.counts.evict ?? 0} to evict, ${plan.counts.skip ?? 0} skipped, ${plan.counts.blocked ?? 0} blocked):`;
+  return {
+    plan: plain({
+      unschedulable: plan.unschedulable,
+      refused: plan.refused,
+      counts: plan.counts,
+      entries: plan.entries.map((e) => ({ ...e })),
+    }),
+    lines: [head, ...plan.entries.map((e) => `- ${e.action} ${e.namespace}/${e.name}: ${e.message}`)],
+  };
+}
 
 export const DRAIN_WORKER_TOOL: ToolConfig = {
   title: 'Drain worker',
@@ -80,23 +97,10 @@ export function registerDrainWorkerTool(host: ToolHost, deps: ServerDeps): void 
         });
       }
       if (args.dry_run) {
-        const plan = await deps.inventory.planDrain(args.worker_id, overrides);
-        const lines = plan.entries.map((e) => `- ${e.action} ${e.namespace}/${e.name}: ${e.message}`);
-        const head = plan.refused
-          ? `A drain of ${plan.worker} with these options would be refused:`
-          : `Drain plan for ${plan.worker} (${plan.counts.evict ?? 0} to evict, ${plan.counts.skip ?? 0} skipped, ${plan.counts.blocked ?? 0} blocked):`;
+        const rendered = renderDrainPlan(await deps.inventory.planDrain(args.worker_id, overrides));
         return toolSuccess(
-          plain({
-            worker: plan.worker,
-            dry_run: true,
-            plan: {
-              unschedulable: plan.unschedulable,
-              refused: plan.refused,
-              counts: plan.counts,
-              entries: plan.entries,
-            },
-          }),
-          [head, ...lines].join('\n'),
+          plain({ worker: worker.name, dry_run: true, plan: rendered.plan }),
+          rendered.lines.join('\n'),
         );
       }
       const op = await deps.operations.startDrain({

@@ -5,10 +5,17 @@ import type { OperationView } from '../operations.js';
 import type { ToolConfig, ToolHost } from '../tool-host.js';
 import { toolSuccess } from '../tool-result.js';
 import { OperationViewSchema, plain, renderOperation } from './common.js';
+import { DrainPlanSchema, renderDrainPlan } from './drain-worker.js';
 import { renderRow, WorkerRowSchema, workerRow } from './list-workers.js';
 
 export const GetWorkerDetailsInputSchema = z.strictObject({
   worker_id: WorkerIdSchema.describe('Node name of the worker'),
+  include_drain_plan: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Also return what a drain with the configured options would do to each pod (evict / skip / blocked, and why); reads only, so it works in read_only mode',
+    ),
 });
 
 export const GetWorkerDetailsOutputSchema = z.object({
@@ -28,12 +35,14 @@ export const GetWorkerDetailsOutputSchema = z.object({
   current_operation: OperationViewSchema.nullable(),
   last_operation: OperationViewSchema.nullable(),
   operations_note: z.string().optional(),
+  /** With include_drain_plan: the plan of a drain with the configured options (nothing is changed). */
+  drain_plan: DrainPlanSchema.optional(),
 });
 
 export const GET_WORKER_DETAILS_TOOL: ToolConfig = {
   title: 'Get worker details',
   description:
-    "Everything the inventory knows about one worker (labels, annotations, taints, conditions, pods, resources, TTL) plus its running or last operation and that operation's phase.",
+    "Everything the inventory knows about one worker (labels, annotations, taints, conditions, pods, resources, TTL) plus its running or last operation and that operation's phase; with include_drain_plan, what a drain would do to each pod.",
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
 };
 
@@ -61,6 +70,9 @@ export function registerGetWorkerDetailsTool(host: ToolHost, deps: ServerDeps): 
         note = `operations unavailable: ${err instanceof Error ? err.message : String(err)}`;
       }
       const { current, last } = pickOperations(ops);
+      const drainPlan = args.include_drain_plan
+        ? renderDrainPlan(await deps.inventory.planDrain(args.worker_id, {}))
+        : undefined;
       if (current && current.execution_status === 'running') {
         const full = await deps.operations.get(current.operation_id).catch(() => null);
         if (full) Object.assign(current, full);
@@ -82,6 +94,7 @@ export function registerGetWorkerDetailsTool(host: ToolHost, deps: ServerDeps): 
         current ? `  current operation: ${renderOperation(current)}` : '  no running operation',
         last ? `  last operation: ${renderOperation(last)}` : '',
         note ? `  ${note}` : '',
+        ...(drainPlan ? drainPlan.lines.map((l) => `  ${l}`) : []),
       ].filter(Boolean);
       return toolSuccess(
         plain({
@@ -89,6 +102,7 @@ export function registerGetWorkerDetailsTool(host: ToolHost, deps: ServerDeps): 
           current_operation: current,
           last_operation: last,
           ...(note ? { operations_note: note } : {}),
+          ...(drainPlan ? { drain_plan: drainPlan.plan } : {}),
         }),
         lines.join('\n'),
       );

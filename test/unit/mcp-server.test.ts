@@ -147,9 +147,19 @@ function setup(
     planDrain: async (name) => ({
       worker: name,
       unschedulable: false,
-      entries: [],
+      entries: [
+        {
+          namespace: 'demo',
+          name: `${name}-web`,
+          uid: 'u-1',
+          action: 'evict',
+          reason: 'evictable',
+          message: 'evicted through the Eviction API',
+          owner: 'ReplicaSet/web',
+        },
+      ],
       refused: false,
-      counts: { evict: 0, skip: 0, blocked: 0 },
+      counts: { evict: 1, skip: 0, blocked: 0 },
     }),
   };
   const rec: Recorder = { starts: [] };
@@ -245,6 +255,16 @@ describe('mcp server tools', () => {
     }
     expect(s.rec.starts).toEqual([]);
     expect(s.audit.entries.map((e) => e.tool).sort()).toEqual([...MUTATING].sort());
+    // What a drain would do stays visible: it only reads.
+    const details = await call(client, 'get_worker_details', { worker_id: 'bw-1', include_drain_plan: true });
+    expect(details.isError).toBeFalsy();
+    expect(details.structuredContent).toMatchObject({
+      drain_plan: { refused: false, counts: { evict: 1 }, entries: [{ name: 'bw-1-web', action: 'evict' }] },
+    });
+    expect((details.content[0] as { text: string }).text).toContain('evict demo/bw-1-web');
+    const plain = await call(client, 'get_worker_details', { worker_id: 'bw-1' });
+    expect(plain.structuredContent).not.toHaveProperty('drain_plan');
+    expect(s.rec.starts).toEqual([]);
   });
 
   it('allow_destructive=false hides and refuses the destructive tools only', async () => {
