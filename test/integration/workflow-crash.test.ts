@@ -69,10 +69,17 @@ describe('worker process killed during each step', () => {
         workflowId: workflowId.provision(key),
         args: [{ count: 2, ttlSeconds: 3, size: 'small', idempotencyKey: key }],
       });
-      const names = await waitUntil('reserved names', async () => {
-        const s = (await handle.query('status')) as ProvisionStatus;
-        return s.workers?.length === 2 ? s.workers.map((w) => w.name) : undefined;
-      });
+      const names = await waitUntil(
+        'reserved names',
+        async () => {
+          const s = (await handle.query('status')) as ProvisionStatus;
+          if (s.workers?.length === 2) return s.workers.map((w) => w.name);
+          throw new Error(
+            `provision status ${JSON.stringify(s)}; worker output ends with:\n${proc.output().slice(-3000)}`,
+          );
+        },
+        120_000,
+      );
       const watched = client.workflow.getHandle(workflowId.burstWorker(names[0] as string));
 
       const killedIn: string[] = [];

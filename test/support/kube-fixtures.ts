@@ -170,12 +170,21 @@ export async function setNodeReady(k: KubeClients, name: string, ready: boolean)
 }
 
 /** Labels and annotations that make a node a burst worker owned by this system. */
-export function burstMarks(opts: { vmId?: string; ttlHours?: string; expiresAt?: string } = {}): {
+export function burstMarks(
+  opts: {
+    vmId?: string;
+    ttlHours?: string;
+    expiresAt?: string;
+    /** The burst label (default `worker-type=burst`). */
+    label?: { key: string; value: string };
+  } = {},
+): {
   labels: Record<string, string>;
   annotations: Record<string, string>;
 } {
+  const label = opts.label ?? { key: DEFAULT_BURST_LABEL_KEY, value: DEFAULT_BURST_LABEL_VALUE };
   return {
-    labels: { [DEFAULT_BURST_LABEL_KEY]: DEFAULT_BURST_LABEL_VALUE, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+    labels: { [label.key]: label.value, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
     annotations: {
       [VM_ID_ANNOTATION]: opts.vmId ?? 'vm-1',
       [PROVIDER_ANNOTATION]: 'sandbox',
@@ -383,8 +392,17 @@ export async function seedScale(
   k: KubeClients,
   group: string,
   nodes: number,
-  concurrency = 64,
+  opts: {
+    concurrency?: number;
+    /**
+     * Burst label of the seeded burst nodes. A suite sharing the cluster with others passes
+     * one of its own: 100 burst nodes under the default label would count towards every
+     * other suite's max_burst_workers, and expired ones would be theirs to reap.
+     */
+    burstLabel?: { key: string; value: string };
+  } = {},
 ): Promise<void> {
+  const concurrency = opts.concurrency ?? 64;
   await createNamespace(k, group);
   const idx = Array.from({ length: nodes }, (_, i) => i);
   await mapLimit(idx, concurrency, (i) =>
@@ -392,7 +410,9 @@ export async function seedScale(
       name: scaleNodeName(group, i),
       group,
       ready: 'missing',
-      ...(i % 10 === 0 ? burstMarks({ vmId: `vm-${i}`, ttlHours: String((i % 5) + 1) }) : {}),
+      ...(i % 10 === 0
+        ? burstMarks({ vmId: `vm-${i}`, ttlHours: String((i % 5) + 1), label: opts.burstLabel })
+        : {}),
     }),
   );
   const pods = idx.flatMap((i) => Array.from({ length: scalePodsOf(i) }, (_, j) => ({ i, j })));

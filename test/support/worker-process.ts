@@ -33,7 +33,8 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
 
 /**
  * A config for one suite: the test cluster's kubeconfig, the sandbox provider with fast
- * boots in a namespace of its own (suites never see each other's VMs), short timeouts.
+ * boots in a namespace of its own (suites never see each other's VMs), a burst label of
+ * its own (nor each other's burst nodes), short timeouts.
  */
 export function testConfig(overrides: DeepPartial<Config> = {}): Config {
   const base = {
@@ -48,6 +49,9 @@ export function testConfig(overrides: DeepPartial<Config> = {}): Config {
       },
     },
     burst_workers: {
+      // A burst label value of the suite's own: burst nodes of other suites sharing the
+      // cluster are never this suite's to count, reap or destroy.
+      label: { key: 'worker-type', value: uniqueName('burst') },
       name_prefix: uniqueName('bw').slice(0, 11),
       registration_timeout_seconds: 60,
       launch_timeout_seconds: 60,
