@@ -93,9 +93,9 @@ export interface Operations {
   cancel(operationId: string): Promise<OperationView>;
   /** Update extendTtl on the worker's burstWorker run; returns its answer (new expiry). */
   extendTtl(worker: string, hours: number): Promise<unknown>;
-  /** Start times (ms) of burstWorker runs started since `sinceMs`. */
+  /** Start times (ms) of burstWorker runs on this task queue started since `sinceMs`. */
   burstWorkerStartsSince(sinceMs: number): Promise<number[]>;
-  /** Names of workers whose burstWorker run is still open. */
+  /** Names of workers whose burstWorker run on this task queue is still open. */
   liveBurstWorkers(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -351,14 +351,14 @@ export function createTemporalOperations(config: Config): Operations {
     },
     async burstWorkerStartsSince(sinceMs) {
       const infos = await listInfos(
-        `WorkflowType = ${quote(WorkflowType.burstWorker)} AND StartTime > ${quote(new Date(sinceMs).toISOString())}`,
+        `WorkflowType = ${quote(WorkflowType.burstWorker)} AND TaskQueue = ${quote(taskQueue)} AND StartTime > ${quote(new Date(sinceMs).toISOString())}`,
         10_000,
       );
       return infos.map((i) => i.startTime.getTime());
     },
     async liveBurstWorkers() {
       const infos = await listInfos(
-        `WorkflowType = ${quote(WorkflowType.burstWorker)} AND ExecutionStatus = 'Running'`,
+        `WorkflowType = ${quote(WorkflowType.burstWorker)} AND TaskQueue = ${quote(taskQueue)} AND ExecutionStatus = 'Running'`,
         10_000,
       );
       return infos.map((i) => workerFromId(i.workflowId)).filter((n): n is string => n !== null);
