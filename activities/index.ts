@@ -21,7 +21,7 @@ import {
   type BurstWorkerResult,
   type DrainWorkerResult,
   MessageName,
-  WorkflowType,
+  openBurstWorkerRunsQuery,
   workflowId,
 } from '../core/operations.js';
 import { HEARTBEAT_INTERVAL_MS } from '../core/retry.js';
@@ -245,9 +245,7 @@ export function createActivities(deps: ActivityDeps) {
       const runs = async (): Promise<string[]> => {
         const names: string[] = [];
         const prefix = workflowId.burstWorker('');
-        for await (const info of temporal.workflow.list({
-          query: `WorkflowType = '${WorkflowType.burstWorker}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
-        })) {
+        for await (const info of temporal.workflow.list({ query: openBurstWorkerRunsQuery(taskQueue) })) {
           if (info.workflowId.startsWith(prefix)) names.push(info.workflowId.slice(prefix.length));
         }
         return names;

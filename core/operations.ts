@@ -23,6 +23,19 @@ export const workflowId = {
   provision: (idempotencyKey: string) => `provision:${idempotencyKey}`,
 } as const;
 
+/** A string literal of Temporal's visibility query language. */
+export function visibilityLiteral(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * Visibility query of the burstWorker runs still open on a task queue: the workers of
+ * one deployment that exist or are being created (counted by the burst-worker limits).
+ */
+export function openBurstWorkerRunsQuery(taskQueue: string): string {
+  return `WorkflowType = ${visibilityLiteral(WorkflowType.burstWorker)} AND TaskQueue = ${visibilityLiteral(taskQueue)} AND ExecutionStatus = 'Running'`;
+}
+
 export const REAPER_SCHEDULE_ID = 'burst-workers-reaper';
 
 /** Names of queries and updates, shared by workflows and clients. */

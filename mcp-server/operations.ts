@@ -25,9 +25,11 @@ import {
   MessageName,
   type OperationStatus,
   type OperationType,
+  openBurstWorkerRunsQuery,
   type ProvisionStatus,
   type ProvisionWorkersInput,
   SearchAttribute,
+  visibilityLiteral,
   WorkflowType,
   workflowId,
 } from '../core/operations.js';
@@ -138,10 +140,6 @@ const WORKFLOW_OF_TYPE: Record<OperationType, string> = {
 };
 
 /** Quotes a value for a visibility query; values are validated before they get here. */
-function quote(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
 function failureOf(err: unknown): { code: string; message: string } {
   let cur: unknown = err;
   while (cur instanceof TemporalFailure) {
@@ -318,9 +316,10 @@ export function createTemporalOperations(config: Config): Operations {
     },
     async list(filter) {
       const clauses: string[] = [];
-      if (filter.worker) clauses.push(`${SearchAttribute.worker} = ${quote(filter.worker)}`);
-      if (filter.type) clauses.push(`WorkflowType = ${quote(WORKFLOW_OF_TYPE[filter.type])}`);
-      if (filter.status) clauses.push(`ExecutionStatus = ${quote(VISIBILITY_STATUS[filter.status])}`);
+      if (filter.worker) clauses.push(`${SearchAttribute.worker} = ${visibilityLiteral(filter.worker)}`);
+      if (filter.type) clauses.push(`WorkflowType = ${visibilityLiteral(WORKFLOW_OF_TYPE[filter.type])}`);
+      if (filter.status)
+        clauses.push(`ExecutionStatus = ${visibilityLiteral(VISIBILITY_STATUS[filter.status])}`);
       const infos = await listInfos(clauses.join(' AND '), filter.limit);
       return infos.map(view);
     },
@@ -351,16 +350,13 @@ export function createTemporalOperations(config: Config): Operations {
     },
     async burstWorkerStartsSince(sinceMs) {
       const infos = await listInfos(
-        `WorkflowType = ${quote(WorkflowType.burstWorker)} AND TaskQueue = ${quote(taskQueue)} AND StartTime > ${quote(new Date(sinceMs).toISOString())}`,
+        `WorkflowType = ${visibilityLiteral(WorkflowType.burstWorker)} AND TaskQueue = ${visibilityLiteral(taskQueue)} AND StartTime > ${visibilityLiteral(new Date(sinceMs).toISOString())}`,
         10_000,
       );
       return infos.map((i) => i.startTime.getTime());
     },
     async liveBurstWorkers() {
-      const infos = await listInfos(
-        `WorkflowType = ${quote(WorkflowType.burstWorker)} AND TaskQueue = ${quote(taskQueue)} AND ExecutionStatus = 'Running'`,
-        10_000,
-      );
+      const infos = await listInfos(openBurstWorkerRunsQuery(taskQueue), 10_000);
       return infos.map((i) => workerFromId(i.workflowId)).filter((n): n is string => n !== null);
     },
     async close() {

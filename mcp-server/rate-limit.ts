@@ -100,7 +100,8 @@ export function createProvisionLimiter(
   // Provisions this process started: their workers count before the cluster or
   // Temporal's visibility shows them (a child run starts a moment after its parent).
   let pending: Array<{ t: number; count: number; operationId: string | undefined }> = [];
-  const activeNames = async (t: number): Promise<Set<string>> => {
+  /** Workers that exist or are being created: listed names plus this process's unlisted ones. */
+  const activeCount = async (t: number): Promise<number> => {
     pending = pending.filter((p) => p.t > t - PENDING_RESERVATION_MS);
     const [visible, reserved] = await Promise.all([
       sources.activeBurstWorkers(),
@@ -113,22 +114,23 @@ export function createProvisionLimiter(
       ),
     ]);
     const names = new Set(visible);
+    let unnamed = 0;
     pending.forEach((p, i) => {
       const known = reserved[i];
       if (known && known.length > 0) for (const n of known) names.add(n);
-      else for (let k = 0; k < p.count; k++) names.add(`\u0000pending:${p.t}:${i}:${k}`);
+      else unnamed += p.count;
     });
-    return names;
+    return names.size + unnamed;
   };
   return {
     reserve(count, start) {
       const run = chain.then(async () => {
         const t = now();
-        const [active, starts] = await Promise.all([activeNames(t), sources.startsSince(t - HOUR_MS)]);
+        const [active, starts] = await Promise.all([activeCount(t), sources.startsSince(t - HOUR_MS)]);
         // Local starts not yet visible in Temporal's visibility store count too.
         const recentLocal = local.filter((s) => s > t - HOUR_MS);
         const merged = starts.length >= recentLocal.length ? starts : recentLocal;
-        const verdict = checkLimits(count, active.size, merged, limits, t);
+        const verdict = checkLimits(count, active, merged, limits, t);
         if (!verdict.allowed) {
           throw new WorkerError(ErrorCode.LimitExceeded, verdict.message, {
             rule: verdict.rule,

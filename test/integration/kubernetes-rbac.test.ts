@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, PolicyV1Api, Watch } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusOf } from '../../activities/kubernetes/client.js';
 import {
@@ -18,7 +18,6 @@ import {
   type KubeClients,
   listWorkers,
   markBurstNode,
-  PooledKubeConfig,
   planDrain,
   resolveDrainOptions,
   waitForNodeReady,
@@ -47,23 +46,7 @@ const MCP_SA = 'system:serviceaccount:burst-workers:burst-workers-mcp';
 const config = defaultConfig();
 
 /** Clients that send every request as `user` (the admin's credentials + Impersonate-User). */
-function clientsAs(user: string): KubeClients {
-  const admin = new KubeConfig();
-  admin.loadFromFile(kubeconfigPath());
-  const kc = new PooledKubeConfig();
-  kc.loadFromOptions({
-    clusters: admin.clusters,
-    contexts: admin.contexts,
-    currentContext: admin.currentContext,
-    users: admin.users.map((u) => ({ ...u, impersonateUser: user })),
-  });
-  return {
-    kc,
-    core: kc.makeApiClient(CoreV1Api),
-    policy: kc.makeApiClient(PolicyV1Api),
-    source: `impersonating ${user}`,
-  };
-}
+const clientsAs = (user: string): KubeClients => clientsFromFile(kubeconfigPath(), false, user);
 
 async function statusOfCall(p: Promise<unknown>): Promise<number | undefined> {
   try {

@@ -10,7 +10,12 @@ import { createVmProvider } from '../../activities/vm/index.js';
 import type { VmProvider } from '../../activities/vm/provider.js';
 import type { Config } from '../../core/config.js';
 import { ErrorCode } from '../../core/errors.js';
-import { type ProvisionStatus, WorkflowType, workflowId } from '../../core/operations.js';
+import {
+  openBurstWorkerRunsQuery,
+  type ProvisionStatus,
+  WorkflowType,
+  workflowId,
+} from '../../core/operations.js';
 import type { RunningWorker } from '../../worker/worker.js';
 import { kubeConfig, uniqueName } from '../support/stack.js';
 import { startTestWorker, temporalClient, testConfig, waitUntil } from '../support/worker-process.js';
@@ -23,10 +28,8 @@ describe('max_burst_workers in provisionWorkers', () => {
   let vms: VmProvider;
 
   beforeAll(async () => {
-    // A burst label of its own: burst nodes of other suites running at the same time do not count.
-    config = testConfig({
-      burst_workers: { max_burst_workers: 2, label: { key: 'worker-type', value: uniqueName('lim') } },
-    });
+    // testConfig gives the suite a burst label of its own: other suites' burst nodes do not count.
+    config = testConfig({ burst_workers: { max_burst_workers: 2 } });
     // createVm lingers before its side effect: the lifetime runs stay without a VM or a node.
     worker = await startTestWorker(config, { activityDelaysMs: { createVm: 60_000 } });
     ({ client, close: closeClient } = await temporalClient());
@@ -56,9 +59,7 @@ describe('max_burst_workers in provisionWorkers', () => {
     // Listed by Temporal's visibility, with neither VM nor node yet.
     await waitUntil('the runs listed', async () => {
       let n = 0;
-      for await (const _ of client.workflow.list({
-        query: `WorkflowType = '${WorkflowType.burstWorker}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
-      })) {
+      for await (const _ of client.workflow.list({ query: openBurstWorkerRunsQuery(taskQueue) })) {
         n += 1;
       }
       return n === 2;

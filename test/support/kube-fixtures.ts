@@ -50,17 +50,32 @@ export class CountingKubeConfig extends PooledKubeConfig {
   }
 }
 
+/**
+ * Clients from a kubeconfig file; with `impersonateUser`, every request is made as that
+ * user (the file's credentials + Impersonate-User), e.g. a service account for RBAC tests.
+ */
 export function clientsFromFile(
   kubeconfigPath: string,
   counting = false,
+  impersonateUser?: string,
 ): KubeClients & { calls: ApiCall[] } {
   const kc = counting ? new CountingKubeConfig() : new PooledKubeConfig();
   kc.loadFromFile(kubeconfigPath);
+  if (impersonateUser !== undefined) {
+    kc.loadFromOptions({
+      clusters: kc.clusters,
+      contexts: kc.contexts,
+      currentContext: kc.currentContext,
+      users: kc.users.map((u) => ({ ...u, impersonateUser })),
+    });
+  }
   return {
     kc,
     core: kc.makeApiClient(CoreV1Api),
     policy: kc.makeApiClient(PolicyV1Api),
-    source: `kubeconfig ${kubeconfigPath}`,
+    source: impersonateUser
+      ? `kubeconfig ${kubeconfigPath} as ${impersonateUser}`
+      : `kubeconfig ${kubeconfigPath}`,
     calls: kc instanceof CountingKubeConfig ? kc.calls : [],
   };
 }
